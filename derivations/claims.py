@@ -1,0 +1,219 @@
+"""The claim object: one definition drives the proof check, the tests and the report.
+
+A ``Claim`` holds its SPEC ID, statement, named assumptions, a derivation (an ordered list
+of ``Step`` objects ``lhs <relation> rhs`` with a reason) and ``Falsifier`` objects: for a
+dropped assumption, the conclusion restated in the modified setting, which must be
+*refuted*.  Steps and falsifiers are built lazily (sympy work is timed per claim).
+
+Verdicts per step:
+* ``verified``  — the symbolic route proves it and the numeric route agrees;
+* ``refuted``   — the numeric route found a counterexample point (exact or ball-certified);
+* ``undecided`` — otherwise, with the route that could not decide named.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x", positive=True)
+>>> check_step(Step(sp.sqrt(x**2), x, "x > 0")).verdict
+'verified'
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import sympy as sp
+
+from .zerotest import Domain, numeric_route, symbolic_route, symbolic_sign_route
+
+__all__ = ["Step", "Falsifier", "Claim", "StepResult", "ClaimResult", "check_step", "check_claim", "chain"]
+
+RELATIONS = {"=": "=", ">=": r"\geq", "<=": r"\leq", ">": ">", "<": "<"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step ``lhs <relation> rhs`` of a derivation, with the reason it holds.
+
+    ``domain`` overrides how random points are drawn for some symbols (e.g. signs in
+    {-1, 1}, or a depth L >= 2); other symbols are drawn from their sympy assumptions.
+    """
+
+    lhs: sp.Basic
+    rhs: sp.Basic
+    reason: str
+    relation: str = "="
+    domain: Domain = field(default_factory=dict)
+    label: str = ""
+    display: str = ""  # LaTeX shown for ``lhs`` in reports (e.g. r"\frac{d}{dt}Q"); sympy may pre-evaluate lhs
+
+    def __post_init__(self):
+        if self.relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {sorted(RELATIONS)}, got {self.relation!r}")
+
+    def differences(self) -> list[sp.Expr]:
+        """The scalar expressions that must vanish (``=``) or be of a sign (``>=``, ``>``)."""
+        lhs, rhs = sp.sympify(self.lhs), sp.sympify(self.rhs)
+        if self.relation in ("<=", "<"):
+            lhs, rhs = rhs, lhs
+        if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
+            lhs, rhs = sp.Matrix(lhs), sp.Matrix(rhs)
+            if lhs.shape != rhs.shape:
+                raise ValueError(f"step {self.label or self.reason!r}: shapes {lhs.shape} and {rhs.shape} differ")
+            return list(lhs - rhs)
+        return [lhs - rhs]
+
+    @property
+    def sign_relation(self) -> str:
+        return {"=": "=", ">=": ">=", "<=": ">=", ">": ">", "<": ">"}[self.relation]
+
+
+def chain(start: sp.Basic, *links: tuple, domain: Domain | None = None, display: str = "") -> list[Step]:
+    """``start = e1 = e2 = …``: consecutive equal steps from ``(expression, reason[, label])`` links;
+    ``display`` is the LaTeX name of ``start`` shown in reports."""
+    steps, previous = [], start
+    for link in links:
+        expression, reason, *label = link
+        steps.append(Step(previous, expression, reason, domain=dict(domain or {}), label=label[0] if label else "",
+                          display=display if not steps else ""))
+        previous = expression
+    return steps
+
+
+@dataclass(frozen=True)
+class Falsifier:
+    """Drop one assumption; ``build()`` restates the conclusion there, and it must be refuted."""
+
+    drops: str
+    setting: str
+    build: Callable[[], Step]
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    title: str
+    statement: str
+    assumptions: Sequence[tuple[str, str]]
+    derive: Callable[[], list[Step]]
+    falsifiers: Sequence[Falsifier] = ()
+    scope: str = ""
+    group: str = ""
+
+    def __post_init__(self):
+        if not self.group:
+            object.__setattr__(self, "group", self.id.split("-")[0])
+
+
+@dataclass
+class StepResult:
+    step: Step
+    verdict: str
+    symbolic: str
+    numeric: object
+    seconds: float
+
+    def to_json(self) -> dict:
+        step, numeric = self.step, self.numeric
+        return {
+            "label": step.label,
+            "lhs": sp.sstr(step.lhs),
+            "rhs": sp.sstr(step.rhs),
+            "lhs_latex": sp.latex(step.lhs),
+            "lhs_display": step.display,
+            "rhs_latex": sp.latex(step.rhs),
+            "relation": step.relation,
+            "relation_latex": RELATIONS[step.relation],
+            "reason": step.reason,
+            "verdict": self.verdict,
+            "symbolic": self.symbolic,
+            "numeric": {
+                "verdict": numeric.verdict,
+                "points": numeric.points,
+                "exact_points": numeric.exact_points,
+                "ball_points": numeric.ball_points,
+                "counterexample": numeric.counterexample,
+                "value": numeric.value,
+                "note": numeric.note,
+            },
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def check_step(step: Step, *, points: int = 8, seed: int = 0) -> StepResult:
+    """Decide one step by both routes (see the module docstring for the verdict rule)."""
+    started = time.perf_counter()
+    relation = step.sign_relation
+    symbolic_verdicts, outcomes = [], []
+    for index, difference in enumerate(step.differences()):
+        outcome = numeric_route(difference, step.domain, relation=relation, points=points, seed=seed + index)
+        if outcome.verdict in ("nonzero", "fails"):
+            return StepResult(step, "refuted", "skipped", outcome, time.perf_counter() - started)
+        outcomes.append(outcome)
+        if relation == "=":
+            symbolic_verdicts.append(symbolic_route(difference))
+        else:
+            symbolic_verdicts.append(symbolic_sign_route(difference, relation))
+    numeric = next((o for o in outcomes if o.verdict == "undecided"), outcomes[0])
+    proved = all(v in ("zero", "holds") for v in symbolic_verdicts)
+    symbolic = ("zero" if relation == "=" else "holds") if proved else "unknown"
+    verdict = "verified" if proved and numeric.verdict in ("zero", "holds") else "undecided"
+    return StepResult(step, verdict, symbolic, numeric, time.perf_counter() - started)
+
+@dataclass
+class ClaimResult:
+    claim: Claim
+    verdict: str
+    steps: list[StepResult]
+    falsifiers: list[tuple[Falsifier, StepResult]]
+    seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "verified" and all(r.verdict == "refuted" for _, r in self.falsifiers)
+
+    def to_json(self) -> dict:
+        claim = self.claim
+        return {
+            "id": claim.id,
+            "title": claim.title,
+            "group": claim.group,
+            "statement": claim.statement,
+            "assumptions": [{"name": n, "text": t} for n, t in claim.assumptions],
+            "scope": claim.scope,
+            "verdict": self.verdict,
+            "ok": self.ok,
+            "error": self.error,
+            "steps": [r.to_json() for r in self.steps],
+            "falsifiers": [
+                {
+                    "drops": f.drops,
+                    "setting": f.setting,
+                    "falsified": r.verdict == "refuted",
+                    "conclusion": r.to_json(),
+                }
+                for f, r in self.falsifiers
+            ],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _combine(verdicts: list[str]) -> str:
+    if "refuted" in verdicts:
+        return "refuted"
+    if all(v == "verified" for v in verdicts):
+        return "verified"
+    return "undecided"
+
+
+def check_claim(claim: Claim, *, points: int = 8, seed: int = 0) -> ClaimResult:
+    """Check every step of the derivation and every falsifier of ``claim``."""
+    started = time.perf_counter()
+    try:
+        steps = [check_step(s, points=points, seed=seed) for s in claim.derive()]
+        falsifiers = [(f, check_step(f.build(), points=points, seed=seed)) for f in claim.falsifiers]
+    except Exception as exc:  # a broken derivation is reported, not hidden
+        return ClaimResult(claim, "undecided", [], [], time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
+    verdict = _combine([r.verdict for r in steps]) if steps else "undecided"
+    return ClaimResult(claim, verdict, steps, falsifiers, time.perf_counter() - started)

@@ -1,0 +1,84 @@
+"""Command line: check claims and print each step's verdict (``python -m derivations --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import registry
+from .claims import ClaimResult, check_claim
+
+MARK = {"verified": "ok ", "refuted": "NO ", "undecided": "?? "}
+
+
+def _print_result(result: ClaimResult, verbose: bool, out) -> None:
+    claim = result.claim
+    status = result.verdict + ("" if result.ok or result.verdict != "verified" else " (a falsifier did not fail!)")
+    print(f"{claim.id:6} {status:10} {result.seconds:6.2f} s  {claim.title}", file=out)
+    if result.error:
+        print(f"       error: {result.error}", file=out)
+    for r in result.steps:
+        if verbose or r.verdict != "verified":
+            where = f"  counterexample {r.numeric.counterexample} -> {r.numeric.value}" if r.numeric.counterexample else ""
+            print(f"       {MARK[r.verdict]} step {r.step.label or r.step.reason}{where}", file=out)
+    for falsifier, r in result.falsifiers:
+        if verbose or r.verdict != "refuted":
+            fate = "fails as it must" if r.verdict == "refuted" else f"DID NOT FAIL ({r.verdict})"
+            print(f"       falsifier: drop {falsifier.drops} ({falsifier.setting}): {fate}", file=out)
+    if claim.scope and verbose:
+        print(f"       scope: {claim.scope}", file=out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m derivations",
+        description=(
+            "Check the claims of flowproof (IDs from SPEC.md, e.g. DL-4, or whole groups, e.g. DL). "
+            "Every step is decided by two independent routes: symbolic zero-testing with sympy and exact "
+            "(rational) or ball-arithmetic evaluation at random points. A step is 'verified' when both agree, "
+            "'refuted' when a counterexample point is found, 'undecided' otherwise. Every falsifier (the "
+            "conclusion restated with one assumption dropped) must come out 'refuted'. Exit code 0 only if "
+            "every requested claim is verified and every falsifier falsified."
+        ),
+        epilog="Examples: python -m derivations DL;  python -m derivations --json DL-4 DL-5;  "
+        "python -m derivations --list",
+    )
+    parser.add_argument("claims", nargs="*", metavar="ID_OR_GROUP", help="claim IDs or groups (default: all)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of results on stdout")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every step and falsifier")
+    parser.add_argument("--list", action="store_true", help="list the known claims and exit")
+    parser.add_argument("--points", type=int, default=8, help="random points per step for the numeric route (default 8)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.points < 1:
+        print("error: --points must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        claims = registry.select(args.claims)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.list:
+        for claim in claims:
+            print(f"{claim.id:6} {claim.title}")
+        return 0
+    progress = sys.stderr if args.json else sys.stdout
+    results, started = [], time.perf_counter()
+    for claim in claims:
+        result = check_claim(claim, points=args.points, seed=args.seed)
+        results.append(result)
+        _print_result(result, args.verbose, progress)
+    ok = all(r.ok for r in results)
+    summary = f"{sum(r.ok for r in results)}/{len(results)} claims verified with every falsifier falsified " \
+              f"in {time.perf_counter() - started:.1f} s"
+    print(summary, file=progress)
+    if args.json:
+        json.dump([r.to_json() for r in results], sys.stdout, indent=1)
+        print()
+    return 0 if ok else 1

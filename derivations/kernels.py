@@ -9,7 +9,7 @@ contexts and of PyDy's code generation):
 >>> f(["1"], [3], dps=30)[0]
 mpf('-3.0')
 >>> g = make_kernel([w], [-c * w**sp.Rational(4, 3)], params=[c])
->>> float(g([8.0], [1.0])[0])
+>>> round(float(g([8.0], [1.0])[0]), 12)
 -16.0
 
 ``make_kernel`` runs ``sympy.cse`` on the right-hand sides, prints readable
@@ -297,18 +297,18 @@ def make_kernel(state: Sequence[sp.Symbol], rhs: Sequence[sp.Expr], params: Sequ
         conv = "_to_mpf"
     else:
         conv = ""
-    unpack_s = ", ".join(snames[s] for s in state)
-    unpack_p = ", ".join(pnames[s] for s in params)
+    unpack_s = ", ".join(snames[s] for s in state) + ("," if n == 1 else "")
+    unpack_p = ", ".join(pnames[s] for s in params) + ("," if m == 1 else "")
     if n:
         if backend == "mpmath":
-            lines.append(f"{ind}{unpack_s}, = [{conv}(v) for v in y]")
+            lines.append(f"{ind}{unpack_s} = [{conv}(v) for v in y]")
         else:
-            lines.append(f"{ind}{unpack_s}, = y")
+            lines.append(f"{ind}{unpack_s} = y")
     if m:
         if backend == "mpmath":
-            lines.append(f"{ind}{unpack_p}, = [{conv}(v) for v in p]")
+            lines.append(f"{ind}{unpack_p} = [{conv}(v) for v in p]")
         else:
-            lines.append(f"{ind}{unpack_p}, = p")
+            lines.append(f"{ind}{unpack_p} = p")
     for sym, e in repl:
         lines.append(f"{ind}{sym.name} = {pr(e, 'a common subexpression of the rhs')}")
     outs = [pr(e, f"rhs[{i}] = {rhs[i]}") for i, e in enumerate(reduced)]

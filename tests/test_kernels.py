@@ -11,14 +11,6 @@ from hypothesis import given, settings, strategies as st
 from derivations.kernels import make_kernel, to_mpf
 
 
-@pytest.fixture(autouse=True)
-def _reset_mpmath_precision():
-    # TODO(lead): move into tests/conftest.py
-    saved = mpmath.mp.dps
-    yield
-    mpmath.mp.dps = saved
-
-
 W = sp.symbols("w1:4", positive=True)
 C, LAM = sp.symbols("c lambda", positive=True)
 THIRD = sp.Rational(1, 3)

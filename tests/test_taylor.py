@@ -20,14 +20,6 @@ from numerics.taylor import (TaylorError, TaylorSystem, UnsupportedExpressionErr
 K_DIGITS = 5
 
 
-@pytest.fixture(autouse=True)
-def _reset_mpmath_precision():
-    # TODO(lead): move into tests/conftest.py
-    saved = mpmath.mp.dps
-    yield
-    mpmath.mp.dps = saved
-
-
 def tol(dps, k=K_DIGITS):
     return mpmath.mpf(10) ** (-(dps - k))
 

@@ -1,0 +1,10 @@
+"""LaTeX/PDF derivation reports built from the claim results (``python -m reports --help``).
+
+:mod:`reports.build` holds the report table :data:`~reports.build.REPORTS`, the LaTeX
+escaping, the Jinja2 rendering and the reproducible pdflatex build; :mod:`reports.cli`
+the command line.  Built files go to ``reports/build/`` (not committed).
+"""
+
+from .build import REPORTS, compile_pdf, escape_tex, render_tex
+
+__all__ = ["REPORTS", "render_tex", "compile_pdf", "escape_tex"]

@@ -1,0 +1,691 @@
+"""Build the LaTeX derivation reports: render ``.tex`` from claim results, compile the PDF.
+
+A report is one entry of :data:`REPORTS`; it names the claim groups it documents.  The
+input of the renderer is the JSON form of claim results (``ClaimResult.to_json()``, the
+same objects ``python -m derivations --json`` prints), so a report can be rendered from
+fake results in tests without running sympy.
+
+Reproducibility: the ``.tex`` contains no timings, dates or paths, so the same results
+give the same bytes; the PDF is compiled in a fresh temporary directory with
+``SOURCE_DATE_EPOCH``/``FORCE_SOURCE_DATE=1`` and ``\\pdftrailerid{}``, so the same
+``.tex`` gives the same PDF bytes with the same TeX installation.
+
+>>> escape_tex("a_b <= 50% & |x|")
+'a\\\\_b \\\\textless{}= 50\\\\% \\\\& \\\\textbar{}x\\\\textbar{}'
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import jinja2
+
+__all__ = [
+    "REPORTS",
+    "TEMPLATE_DIR",
+    "escape_tex",
+    "escape_mixed",
+    "math_lines",
+    "step_math",
+    "step_checks",
+    "render_tex",
+    "compile_pdf",
+    "write_atomic",
+    "LatexError",
+]
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+#: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
+#: report documents, in order.  ``template``: file in ``reports/templates``.  A report whose
+#: groups have no registered claim is skipped with a message.
+REPORTS: dict[str, dict] = {
+    "deep_lda": {
+        "title": "Deep LDA on diagonal linear networks",
+        "subtitle": "Conservation laws of gradient flow, checked step by step",
+        "groups": ["DL"],
+        "template": "report.tex.j2",
+        "abstract": (
+            "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
+            "degree zero; along gradient flow on an $L$-layer diagonal linear network "
+            "$w = u_1 \\odot \\cdots \\odot u_L$ the balance and the per-layer norms are "
+            "conserved; balanced initialization turns the flow into the multiplicative update "
+            "$\\dot w = -L\\,|w|^{2-2/L} \\odot \\nabla f(w)$, a mirror flow that conserves the "
+            "quasi-norm $\\sum_i |w_i|^{2/L}$; and what this conservation does and does not imply."
+        ),
+    },
+    "mirror_flow": {
+        "title": "Mirror flow in homogeneous networks",
+        "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
+        "groups": ["MF"],
+        "template": "report.tex.j2",
+        "abstract": (
+            "Claims MF-1 to MF-10 of the specification: mirror flow with a separable potential "
+            "on positively homogeneous networks, its balance equation derived from convex "
+            "duality, the growth of the dual energy and the horizon function that selects the "
+            "limit margin."
+        ),
+    },
+}
+
+# ---------------------------------------------------------------------------------------
+# Escaping
+
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "%": r"\%",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    '"': r"{''}",
+    "\n": " ",
+    "\r": " ",
+    "\t": " ",
+}
+
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+    "final-sigma sigma tau upsilon phi chi psi omega"
+).split()
+
+# Characters outside ASCII that occur in SPEC-style prose, as commands valid in text and
+# math mode (``\ensuremath``).  Anything else is spelled as ``[U+XXXX]`` — never a failed
+# compile.
+_UNICODE = {
+    "\u2264": r"\ensuremath{\leq}", "\u2265": r"\ensuremath{\geq}", "\u2260": r"\ensuremath{\neq}",
+    "\u2248": r"\ensuremath{\approx}", "\u2261": r"\ensuremath{\equiv}", "\u221e": r"\ensuremath{\infty}",
+    "\u2211": r"\ensuremath{\sum}", "\u220f": r"\ensuremath{\prod}", "\u2202": r"\ensuremath{\partial}",
+    "\u2207": r"\ensuremath{\nabla}", "\u27e8": r"\ensuremath{\langle}", "\u27e9": r"\ensuremath{\rangle}",
+    "\u2299": r"\ensuremath{\odot}", "\u2218": r"\ensuremath{\circ}", "\u00b7": r"\ensuremath{\cdot}",
+    "\u22c5": r"\ensuremath{\cdot}", "\u00d7": r"\ensuremath{\times}", "\u00b1": r"\ensuremath{\pm}",
+    "\u2212": r"\ensuremath{-}", "\u2208": r"\ensuremath{\in}", "\u2209": r"\ensuremath{\notin}",
+    "\u2200": r"\ensuremath{\forall}", "\u2203": r"\ensuremath{\exists}", "\u2192": r"\ensuremath{\to}",
+    "\u2190": r"\ensuremath{\leftarrow}", "\u21d2": r"\ensuremath{\Rightarrow}",
+    "\u21d4": r"\ensuremath{\Leftrightarrow}", "\u2113": r"\ensuremath{\ell}", "\u221a": r"\ensuremath{\surd}",
+    "\u2016": r"\ensuremath{\|}", "\u2225": r"\ensuremath{\|}", "\u227b": r"\ensuremath{\succ}",
+    "\u2ac6": r"\ensuremath{\supseteq}", "\u2286": r"\ensuremath{\subseteq}", "\u2282": r"\ensuremath{\subset}",
+    "\u2205": r"\ensuremath{\emptyset}", "\u211d": r"\ensuremath{\mathbf{R}}", "\u2217": r"\ensuremath{\ast}",
+    "\u2026": r"\ldots{}", "\u2013": "--", "\u2014": "---", "\u2018": "`", "\u2019": "'",
+    "\u201c": "``", "\u201d": "''", "\u00a0": "~", "\u1d40": r"\ensuremath{^{\mathsf{T}}}",
+    "\u00b2": r"\ensuremath{^2}", "\u00b3": r"\ensuremath{^3}", "\u2074": r"\ensuremath{^4}",
+    "\u207b": r"\ensuremath{^-}", "\u00b9": r"\ensuremath{^1}", "\u2070": r"\ensuremath{^0}",
+}
+_LATIN_CAPITALS = {
+    "alpha": "A", "beta": "B", "epsilon": "E", "zeta": "Z", "eta": "H", "iota": "I", "kappa": "K",
+    "mu": "M", "nu": "N", "omicron": "O", "rho": "P", "tau": "T", "chi": "X",
+}
+for _index, _name in enumerate(_GREEK):
+    if _name == "final-sigma":
+        _UNICODE["\u03c2"] = r"\ensuremath{\varsigma}"
+        continue
+    _UNICODE[chr(0x03B1 + _index)] = r"\ensuremath{\%s}" % ("varphi" if _name == "phi" else _name)
+    _UNICODE[chr(0x0391 + _index)] = _LATIN_CAPITALS.get(_name) or r"\ensuremath{\%s}" % _name.capitalize()
+_UNICODE["\u03c0"] = r"\ensuremath{\pi}"
+_UNICODE["\u03f5"] = r"\ensuremath{\epsilon}"
+_UNICODE["\u03b5"] = r"\ensuremath{\varepsilon}"
+_UNICODE["\u03d5"] = r"\ensuremath{\phi}"
+_UNICODE["\u00e9"] = r"\'e"
+_UNICODE["\u00e8"] = r"\`e"
+_UNICODE["\u00f6"] = r'\"o'
+_UNICODE["\u00fc"] = r'\"u'
+_UNICODE["\u00e4"] = r'\"a'
+
+
+def _unicode(char: str) -> str:
+    if char in _UNICODE:
+        return _UNICODE[char]
+    decomposed = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    if decomposed and decomposed.isalnum():
+        return decomposed
+    return f"[U+{ord(char):04X}]"
+
+
+def escape_tex(text: object) -> str:
+    """Plain text → LaTeX text: every character that LaTeX treats specially is escaped.
+
+    ``None`` becomes the empty string; non-ASCII characters become LaTeX commands.
+    """
+    if text is None:
+        return ""
+    text = str(text)
+    out = []
+    for index, char in enumerate(text):
+        if char in _TEX_SPECIAL:
+            out.append(_TEX_SPECIAL[char])
+        elif ord(char) < 128:
+            out.append(char if char.isprintable() else " ")
+            # break the font ligatures '' `` -- !` ?` (phi'' must not print as a quote)
+            if char in "'`-!?" and text[index + 1:index + 2] in ("'", "`", "-"):
+                out.append("{}")
+        else:
+            out.append(_unicode(char))
+    return "".join(out)
+
+
+def tex_unicode(text: object) -> str:
+    """LaTeX source that may contain non-ASCII characters → pure-ASCII LaTeX source."""
+    if text is None:
+        return ""
+    return "".join(char if ord(char) < 128 else _unicode(char) for char in str(text))
+
+
+_MATH_SPLIT = re.compile(r"(?<!\\)\$")
+
+
+def escape_mixed(text: object) -> str:
+    """Text with ``$…$`` math: escape the prose, keep the math (made ASCII) as it is.
+
+    An unbalanced ``$`` is escaped too, so the result always compiles as text.
+    """
+    if text is None:
+        return ""
+    parts = _MATH_SPLIT.split(str(text))
+    if len(parts) % 2 == 0:  # odd number of dollars: treat all as prose
+        return escape_tex(text)
+    return "".join(escape_tex(p) if i % 2 == 0 else "$" + tex_unicode(p) + "$" for i, p in enumerate(parts))
+
+
+# ---------------------------------------------------------------------------------------
+# Long expressions
+
+#: LaTeX longer than this (characters) is not typeset; the report says where to find it.
+MAX_EXPRESSION_CHARS = 2400
+#: Width budget of one display line, in the units of :func:`visible_width` (about the
+#: width of a digit in display style; an A4 text line holds roughly 80).
+LINE_WIDTH = 72.0
+
+_GROUP_COMMANDS = re.compile(r"\\(?:d|t)?frac|\\binom|\\sqrt|\\left|\\right|\\[A-Za-z]+|\\.|[{}^_]| |.", re.S)
+
+
+def _group(latex: str, start: int) -> tuple[str, int]:
+    """The argument that starts at ``start`` (a ``{…}`` group or one token) and the index after it."""
+    while start < len(latex) and latex[start] == " ":
+        start += 1
+    if start >= len(latex):
+        return "", start
+    if latex[start] != "{":
+        match = _GROUP_COMMANDS.match(latex, start)
+        return match.group(), match.end()
+    depth = 0
+    for index in range(start, len(latex)):
+        char = latex[index]
+        if char == "\\":
+            continue
+        if char == "{" and latex[index - 1] != "\\":
+            depth += 1
+        elif char == "}" and latex[index - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return latex[start + 1:index], index + 1
+    return latex[start + 1:], len(latex)
+
+
+def visible_width(latex: str) -> float:
+    r"""A rough printed width of a LaTeX math expression (fractions stack, scripts shrink).
+
+    Used only to decide where to break long displays; the template still scales any line
+    that turns out wider than the page.
+
+    >>> visible_width(r"\frac{a + b}{c}") < visible_width("a + b + c")
+    True
+    """
+    width, index = 0.0, 0
+    while index < len(latex):
+        match = _GROUP_COMMANDS.match(latex, index)
+        token, index = match.group(), match.end()
+        if token in (r"\frac", r"\dfrac", r"\tfrac", r"\binom"):
+            numerator, index = _group(latex, index)
+            denominator, index = _group(latex, index)
+            width += max(visible_width(numerator), visible_width(denominator)) + 0.6
+        elif token == r"\sqrt":
+            argument, index = _group(latex, index)
+            width += visible_width(argument) + 1.0
+        elif token in ("^", "_"):
+            argument, index = _group(latex, index)
+            width += 0.7 * visible_width(argument)
+        elif token in (r"\left", r"\right", "{", "}", " ", "\\,", "\\;", "\\!", "\\ ") or token.startswith(
+            (r"\begin", r"\end", r"\mathrm", r"\operatorname", r"\mathbf", r"\text")
+        ):
+            continue
+        elif token in "+-=<>" or token in (r"\leq", r"\geq", r"\neq", r"\cdot", r"\pm", r"\approx"):
+            width += 2.2
+        elif token.startswith("\\") and len(token) > 2:
+            width += 1.2  # a symbol such as \alpha, \sum, \log
+        else:
+            width += 1.0
+    return width
+
+
+_TOKEN = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left(?![A-Za-z])|\\right(?![A-Za-z])|\\[{}]|[{}]| [+-] ")
+
+
+def _top_level_terms(latex: str) -> list[str]:
+    r"""Split ``latex`` before each top-level binary ``+``/``-``.
+
+    Top level: outside braces, ``\left…\right`` pairs and environments.  Unbalanced input
+    comes back whole.
+    """
+    depth, cuts = 0, []
+    for match in _TOKEN.finditer(latex):
+        token = match.group()
+        if token == "{" or token == r"\left" or token.startswith(r"\begin{"):
+            depth += 1
+        elif token == "}" or token == r"\right" or token.startswith(r"\end{"):
+            depth -= 1
+        elif token.startswith(" ") and depth == 0 and match.start() > 0:
+            cuts.append(match.start())
+        if depth < 0:
+            return [latex]
+    if depth != 0:
+        return [latex]
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(latex[start:cut].strip())
+        start = cut
+    pieces.append(latex[start:].strip())
+    return [p for p in pieces if p]
+
+
+def math_lines(latex: str, *, width: float = LINE_WIDTH) -> list[str]:
+    r"""Break a long LaTeX expression into display lines at top-level ``+``/``-``.
+
+    Terms are packed greedily into lines whose :func:`visible_width` is at most
+    ``width``; a single term wider than that stays whole (the template scales an
+    over-wide line down to the text width).  Short expressions come back as one line.
+
+    >>> math_lines("a + b", width=80)
+    ['a + b']
+    >>> math_lines(r"\left(a + b\right) c - d", width=5)
+    ['\\left(a + b\\right) c', '- d']
+    """
+    latex = latex.strip()
+    if visible_width(latex) <= width:
+        return [latex]
+    lines: list[str] = []
+    for term in _top_level_terms(latex):
+        if lines and visible_width(lines[-1]) + visible_width(term) <= width:
+            lines[-1] = lines[-1] + " " + term
+        else:
+            lines.append(term)
+    return lines
+
+
+def step_math(step: dict, source: str = "the JSON results") -> str:
+    r"""LaTeX lines (``\fpline``/``\fpcont`` calls) that typeset ``lhs relation rhs`` of a step.
+
+    ``lhs_display`` (when non-empty) replaces ``lhs_latex``.  Short steps take one line.
+    Longer ones are broken at top-level ``+``/``-``: after a short left side the right side
+    continues on its line, aligned; otherwise the relation starts the right side on a new
+    line.  Expressions above :data:`MAX_EXPRESSION_CHARS` characters are replaced by a note
+    that points to ``source``.
+    """
+    lhs = step.get("lhs_display") or step.get("lhs_latex") or ""
+    rhs = step.get("rhs_latex") or ""
+    relation = step.get("relation_latex") or escape_tex(step.get("relation") or "=")
+    size = len(lhs) + len(rhs)
+    if size > MAX_EXPRESSION_CHARS:
+        return rf"\emph{{(expression of {size} characters: too long to typeset; it is in {source})}}"
+    lhs, rhs = tex_unicode(lhs), tex_unicode(rhs)
+    if visible_width(lhs) + visible_width(rhs) + 2.2 <= LINE_WIDTH:
+        return rf"\fpline{{{lhs} {relation} {rhs}}}"
+    lines = []
+    lhs_width = visible_width(lhs)
+    if lhs_width <= 0.35 * LINE_WIDTH:  # short left side: the right side continues beside it
+        for index, line in enumerate(math_lines(rhs, width=LINE_WIDTH - lhs_width - 2.2)):
+            if index == 0:
+                lines.append(rf"\fpline{{{lhs} {relation} {line}}}")
+            else:
+                lines.append(rf"\fpline{{\hphantom{{{lhs} {relation}{{}}}}{line}}}")
+        return "\\\\[2pt]\n".join(lines)
+    for index, line in enumerate(math_lines(lhs)):
+        lines.append(rf"\fpline{{{line}}}" if index == 0 else rf"\fpcont{{{{}}{line}}}")
+    for index, line in enumerate(math_lines(rhs)):
+        if index == 0:
+            lines.append(rf"\fpcont{{{{}}{relation} {line}}}")
+        else:
+            lines.append(rf"\fpcont{{\hphantom{{{{}}{relation}{{}}}}{line}}}")
+    return "\\\\[2pt]\n".join(lines)
+
+
+def _plural(count: object, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def step_checks(step: dict) -> str:
+    """One sentence: what each route said about a step (counterexample included)."""
+    numeric = step.get("numeric") or {}
+    symbolic = step.get("symbolic")
+    words = SYMBOLIC_WORDS.get(symbolic, escape_tex(symbolic))
+    text = f"Symbolic route: {words}. Numeric route: "
+    text += NUMERIC_WORDS.get(numeric.get("verdict"), escape_tex(numeric.get("verdict")))
+    text += " " + _plural(numeric.get("points", 0), "random point")
+    text += f" ({numeric.get('exact_points', 0)} exact, {numeric.get('ball_points', 0)} in ball arithmetic)"
+    if numeric.get("counterexample") is not None:
+        text += f"; counterexample {point_tex(numeric['counterexample'])}, where the difference is "
+        text += value_tex(numeric.get("value"))
+    text += "."
+    if numeric.get("note"):
+        text += " " + escape_mixed(numeric["note"])
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Values: counterexample points, numbers
+
+_RATIONAL = re.compile(r"^-?\d+(/\d+)?$")
+_FLOAT = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_BALL = re.compile(r"^\[\s*(\S+)\s*\+/-\s*(\S+)\s*\]$")
+
+
+def _number(text: str) -> str | None:
+    """LaTeX (math mode) for a rational, decimal or ball ``[m +/- r]``; ``None`` if not a number."""
+    text = text.strip()
+    if _RATIONAL.match(text):
+        return text.replace("/", "/\\allowbreak ") if len(text) > 16 else text
+    if _FLOAT.match(text):
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent:
+            return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
+        return mantissa
+    ball = _BALL.match(text)
+    if ball:
+        mid, rad = (_number(g) for g in ball.groups())
+        if mid is not None and rad is not None:
+            return f"{mid} \\pm {rad}"
+    return None
+
+
+def value_tex(value: object) -> str:
+    """A value for a table cell or the prose: numbers as math, anything else escaped."""
+    if value is None:
+        return "---"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"${value}$"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return escape_tex(value)
+        text = f"{value:.3g}"
+        mantissa, _, exponent = text.partition("e")
+        if exponent:
+            return f"${mantissa} \\times 10^{{{int(exponent)}}}$" if mantissa != "1" else f"$10^{{{int(exponent)}}}$"
+        return f"${text}$"
+    number = _number(str(value))
+    return f"${number}$" if number is not None else escape_mixed(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def symbol_tex(name: str) -> str:
+    """A sympy symbol name (``A_11``, ``eta1``) as LaTeX (``A_{11}``, ``\\eta_{1}``)."""
+    try:
+        import sympy
+
+        return sympy.latex(sympy.Symbol(name))
+    except Exception:  # pragma: no cover - sympy is a dependency; be safe anyway
+        return r"\text{" + escape_tex(name) + "}"
+
+
+def point_tex(point: object) -> str:
+    """A counterexample point ``{symbol: value}`` as a breakable list of ``$s = v$``."""
+    if point is None:
+        return "---"
+    if not isinstance(point, dict):
+        return value_tex(point)
+    items = []
+    for name in sorted(point, key=str):
+        number = _number(str(point[name]))
+        shown = number if number is not None else r"\text{" + escape_tex(point[name]) + "}"
+        items.append(f"${symbol_tex(str(name))} = {shown}$")
+    return ", ".join(items) if items else "---"
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+
+VERDICT_COLORS = {"verified": "fpverified", "refuted": "fprefuted", "undecided": "fpundecided"}
+SYMBOLIC_WORDS = {
+    "zero": "the difference simplifies to zero",
+    "holds": "the inequality is proved",
+    "unknown": "could not decide",
+    "skipped": "skipped (the numeric route found a counterexample first)",
+}
+NUMERIC_WORDS = {
+    "zero": "the difference vanishes at",
+    "holds": "the inequality holds at",
+    "nonzero": "the difference is not zero at one of",
+    "fails": "the inequality fails at one of",
+    "undecided": "could not decide at",
+}
+
+_PDF_WORDS = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u2212": "-", "\u2013": "-", "\u2014": "-",
+              "\u2192": "->", "\u221e": "inf", "\u2113": "l", "\u2299": "*", "\u00b7": "*"}
+
+
+def pdf_string(text: object) -> str:
+    """Plain ASCII for PDF bookmarks (``\\texorpdfstring``), escaped for LaTeX."""
+    out = []
+    for char in "" if text is None else str(text):
+        if ord(char) < 128:
+            out.append(char)
+        elif char in _PDF_WORDS:
+            out.append(_PDF_WORDS[char])
+        elif unicodedata.name(char, "").startswith("GREEK"):
+            out.append(unicodedata.name(char).split()[-1].lower())
+        else:
+            out.append(unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?")
+    return escape_tex("".join(out))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_comment_prefix="%#",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        tex=escape_tex,
+        mixed=escape_mixed,
+        latex=tex_unicode,
+        value=value_tex,
+        point=point_tex,
+        math=step_math,
+        checks=step_checks,
+        pdfstring=pdf_string,
+        verdict_color=lambda v: VERDICT_COLORS.get(v, "fpundecided"),
+    )
+    env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS)
+    return env
+
+
+def _summary_row(result: dict) -> dict:
+    steps, falsifiers = result.get("steps") or [], result.get("falsifiers") or []
+    return {
+        "id": result["id"],
+        "title": result.get("title", ""),
+        "verdict": result.get("verdict", "undecided"),
+        "ok": bool(result.get("ok")),
+        "steps_verified": sum(s.get("verdict") == "verified" for s in steps),
+        "steps_total": len(steps),
+        "falsified": sum(bool(f.get("falsified")) for f in falsifiers),
+        "falsifiers_total": len(falsifiers),
+    }
+
+
+def summarize(results: Sequence[dict]) -> list[dict]:
+    """Per claim: verdict, steps verified/total, falsifiers falsified/total (no timings)."""
+    return [_summary_row(r) for r in results]
+
+
+def render_tex(
+    spec: dict,
+    results: Sequence[dict],
+    *,
+    name: str = "report",
+    points: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """The ``.tex`` source of one report (``spec``: an entry of :data:`REPORTS`, ``name`` its key).
+
+    ``results``: JSON-form claim results.  Deterministic: the same arguments give the
+    same string (timings in the results are not used).
+    """
+    for result in results:
+        if "id" not in result:
+            raise ValueError("render_tex: every result needs an 'id' (a ClaimResult.to_json() dict)")
+    template = _environment().get_template(spec.get("template", "report.tex.j2"))
+    rows = summarize(results)
+    text = template.render(
+        spec=spec,
+        name=name,
+        source=r"\texttt{" + escape_tex(f"{name}.json") + "}",
+        results=list(results),
+        summary=rows,
+        totals={
+            "claims": len(rows),
+            "ok": sum(r["ok"] for r in rows),
+            "steps_verified": sum(r["steps_verified"] for r in rows),
+            "steps_total": sum(r["steps_total"] for r in rows),
+            "falsified": sum(r["falsified"] for r in rows),
+            "falsifiers_total": sum(r["falsifiers_total"] for r in rows),
+        },
+        points=points,
+        seed=seed,
+    )
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Files and PDF
+
+
+def write_atomic(path: Path | str, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+class LatexError(RuntimeError):
+    """pdflatex failed; ``log_tail`` holds the end of its log."""
+
+    def __init__(self, message: str, log_tail: str = "", log: str = ""):
+        super().__init__(message)
+        self.log_tail = log_tail
+        self.log = log
+
+
+def pdflatex_path() -> str | None:
+    return shutil.which("pdflatex")
+
+
+def source_date_epoch() -> str:
+    """``SOURCE_DATE_EPOCH`` from the environment, else 0 (the PDF carries no real date)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return value if value.isdigit() else "0"
+
+
+def compile_pdf(
+    tex: str,
+    jobname: str,
+    *,
+    passes: int = 4,
+    timeout: float = 600.0,
+    progress: Callable[[str], None] | None = None,
+) -> bytes:
+    """Compile ``tex`` with pdflatex in a fresh temporary directory; return the PDF bytes.
+
+    Runs pdflatex (``-halt-on-error``, no shell escape) until the log stops asking for a
+    rerun (at least twice, at most ``passes`` times).  Raises :class:`LatexError` with
+    the tail of the log on failure.
+    """
+    executable = pdflatex_path()
+    if executable is None:
+        raise LatexError("pdflatex is not on PATH")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", jobname):
+        raise ValueError(f"compile_pdf: jobname must be letters, digits, '_' or '-', got {jobname!r}")
+    env = dict(os.environ)
+    env.update(SOURCE_DATE_EPOCH=source_date_epoch(), FORCE_SOURCE_DATE="1", max_print_line="1000")
+    with tempfile.TemporaryDirectory(prefix="flowproof-tex-") as folder:
+        source = Path(folder) / f"{jobname}.tex"
+        source.write_text(tex, encoding="utf-8")
+        command = [
+            executable, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+            "-no-shell-escape", f"-jobname={jobname}", source.name,
+        ]
+        log_path = Path(folder) / f"{jobname}.log"
+        for number in range(1, passes + 1):
+            if progress:
+                progress(f"pdflatex pass {number}")
+            try:
+                completed = subprocess.run(
+                    command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise LatexError(f"pdflatex timed out after {timeout:.0f} s") from exc
+            log = log_path.read_text(encoding="latin-1") if log_path.exists() else completed.stdout.decode("latin-1")
+            if completed.returncode != 0:
+                tail = "\n".join(log.splitlines()[-40:])
+                raise LatexError(f"pdflatex failed (exit code {completed.returncode}) on pass {number}", tail, log)
+            if number >= 2 and not re.search(r"Rerun to get|Rerun LaTeX|Label\(s\) may have changed", log):
+                break
+        return (Path(folder) / f"{jobname}.pdf").read_bytes()
+
+
+def groups_of(spec: dict) -> list[str]:
+    return list(spec.get("groups") or [])
+
+
+def select_claims(spec: dict, claims: Iterable) -> list:
+    """The registered claims that belong to the report, in the order of its groups."""
+    claims = list(claims)
+    return [c for group in groups_of(spec) for c in claims if c.group == group]
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

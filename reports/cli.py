@@ -1,0 +1,220 @@
+"""Command line: build the LaTeX/PDF derivation reports (``python -m reports --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import build
+from .build import REPORTS, LatexError, note
+
+APT_HINT = (
+    "apt-get install --no-install-recommends texlive-latex-base texlive-latex-recommended "
+    "texlive-pictures latexmk"
+)
+
+
+def default_out() -> Path:
+    """``reports/build`` of the source checkout; ``./reports/build`` for an installed package."""
+    package = Path(build.__file__).resolve().parent
+    if (package.parent / "pyproject.toml").exists():
+        return package / "build"
+    return Path("reports") / "build"
+
+
+def _shown(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    names = ", ".join(f"{name} ({'/'.join(spec['groups'])})" for name, spec in REPORTS.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m reports",
+        description=(
+            "Build the derivation reports of flowproof: check the claims of each report's groups "
+            "(as 'python -m derivations' does), render NAME.tex from a Jinja2 template, and compile "
+            "NAME.pdf with pdflatex when it is on PATH. Each claim gets a section with its statement, "
+            "assumptions, the chain of steps with their verdicts and the falsifiers. The full results, "
+            "with timings, go to NAME.json next to the .tex. The .tex and the PDF are byte-identical "
+            "from run to run (SOURCE_DATE_EPOCH, default 0, fixes the PDF date). A report whose groups "
+            f"have no registered claim is skipped with a message. Reports: {names}."
+        ),
+        epilog=(
+            "Exit codes: 0 every requested report was written (or skipped: no claims, no pdflatex); "
+            "1 a report failed to render or compile (the end of the LaTeX log is shown); 2 bad usage "
+            "(including an unreadable --results file). "
+            "Claim verdicts do not change the exit code: 'python -m derivations' is the gate. "
+            "Examples: python -m reports;  python -m reports --only deep_lda --no-pdf;  "
+            "python -m reports --json --out /tmp/reports;  "
+            "python -m derivations --json > r.json; python -m reports --results r.json"
+        ),
+    )
+    parser.add_argument(
+        "--only", action="append", choices=sorted(REPORTS), metavar="NAME",
+        help=f"build only this report (repeatable; one of: {', '.join(sorted(REPORTS))})",
+    )
+    parser.add_argument("--no-pdf", action="store_true", help="write the .tex (and .json) only, do not run pdflatex")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary of what was built on stdout")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output folder (default: reports/build/ of the source tree)")
+    parser.add_argument("--points", type=int, default=8, help="random points per step for the numeric route (default 8)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    parser.add_argument(
+        "--results", type=Path, default=None, metavar="FILE",
+        help="do not check the claims: take the results from FILE, a JSON list as printed by "
+        "'python -m derivations --json' ('-' reads stdin)",
+    )
+    parser.add_argument("--list", action="store_true", help="list the reports and their claim groups, then exit")
+    return parser
+
+
+def _check(claims, *, points: int, seed: int) -> list[dict]:
+    from derivations.claims import check_claim
+
+    results = []
+    for claim in claims:
+        result = check_claim(claim, points=points, seed=seed)
+        note(f"  {claim.id:6} {result.verdict:10} {result.seconds:7.2f} s  {claim.title}")
+        if result.error:
+            note(f"         error: {result.error}")
+        results.append(result.to_json())
+    return results
+
+
+def _claim_rows(results: list[dict]) -> list[dict]:
+    rows = build.summarize(results)
+    for row, result in zip(rows, results):
+        row["seconds"] = result.get("seconds")
+    return rows
+
+
+def _load_results(path: Path) -> list[dict]:
+    """Claim results from a ``python -m derivations --json`` file; ``ValueError`` if malformed."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--results {path}: cannot read a JSON list ({exc})") from exc
+    if not isinstance(data, list) or not all(isinstance(r, dict) and "id" in r for r in data):
+        raise ValueError(f"--results {path}: expected a JSON list of claim results, each with an 'id'")
+    return data
+
+
+def _group_of(result: dict) -> str:
+    return result.get("group") or str(result["id"]).split("-")[0]
+
+
+def run_report(
+    name: str, *, out: Path, pdf: bool, points: int | None, seed: int | None,
+    claims: list | None = None, given: list[dict] | None = None,
+) -> dict:
+    """Build one report; returns its entry of the JSON summary (``status``: built/skipped/failed).
+
+    The claims are checked here, unless ``given`` holds their results already.
+    """
+    spec = REPORTS[name]
+    groups = ", ".join(spec["groups"])
+    entry = {"name": name, "title": spec["title"], "groups": list(spec["groups"]),
+             "status": "built", "tex": None, "pdf": None, "json": None, "note": None, "claims": []}
+    if given is not None:
+        results = [r for group in spec["groups"] for r in given if _group_of(r) == group]
+        if not results:
+            entry.update(status="skipped", note=f"no results for group(s) {groups} in the --results file")
+            note(f"[{name}] skipped: {entry['note']}")
+            return entry
+        note(f"[{name}] {len(results)} claim results of group(s) {groups} read from the --results file")
+    else:
+        chosen = build.select_claims(spec, claims or [])
+        if not chosen:
+            entry.update(status="skipped", note=f"no claims registered for group(s) {groups}")
+            note(f"[{name}] skipped: {entry['note']}")
+            return entry
+        note(f"[{name}] checking {len(chosen)} claims of group(s) {groups}")
+        results = _check(chosen, points=points, seed=seed)
+    entry["claims"] = _claim_rows(results)
+    json_path = build.write_atomic(out / f"{name}.json", json.dumps(results, indent=1) + "\n")
+    entry["json"] = _shown(json_path)
+    try:
+        tex = build.render_tex(spec, results, name=name, points=points, seed=seed)
+    except Exception as exc:  # a template error is a bug: say where, fail the build
+        entry.update(status="failed", note=f"rendering failed: {type(exc).__name__}: {exc}")
+        note(f"[{name}] {entry['note']}")
+        return entry
+    tex_path = build.write_atomic(out / f"{name}.tex", tex)
+    entry["tex"] = _shown(tex_path)
+    note(f"[{name}] wrote {entry['tex']}")
+    pdf_path = out / f"{name}.pdf"
+    if not pdf:
+        entry["note"] = "PDF not requested (--no-pdf)"
+        return entry
+    if build.pdflatex_path() is None:
+        entry["note"] = "pdflatex not found on PATH: wrote the .tex only"
+        note(f"[{name}] pdflatex not found on PATH: the PDF is skipped (install TeX: {APT_HINT})")
+        return entry
+    started = time.perf_counter()
+    try:
+        data = build.compile_pdf(tex, name, progress=lambda m: note(f"[{name}] {m}"))
+    except LatexError as exc:
+        log_path = build.write_atomic(out / f"{name}.log", exc.log) if exc.log else None
+        if pdf_path.exists():
+            pdf_path.unlink()  # never leave a PDF that does not match the .tex
+        entry.update(status="failed", note=str(exc))
+        note(f"[{name}] {exc}; end of the LaTeX log" + (f" ({_shown(log_path)})" if log_path else "") + ":")
+        note(exc.log_tail)
+        return entry
+    build.write_atomic(pdf_path, data)
+    entry["pdf"] = _shown(pdf_path)
+    note(f"[{name}] wrote {entry['pdf']} ({len(data)} bytes, {time.perf_counter() - started:.1f} s)")
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.points < 1:
+        print("error: --points must be at least 1", file=sys.stderr)
+        return 2
+    if args.list:
+        for name, spec in REPORTS.items():
+            print(f"{name:12} {'/'.join(spec['groups']):6} {spec['title']}")
+        return 0
+    out = args.out if args.out is not None else default_out()
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+
+    names = list(dict.fromkeys(args.only)) if args.only else list(REPORTS)
+    started = time.perf_counter()
+    if args.results is not None:
+        try:
+            given = _load_results(args.results)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given)
+                   for name in names]
+    else:
+        from derivations import registry
+
+        claims = registry.all_claims()
+        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=args.points, seed=args.seed,
+                              claims=claims) for name in names]
+    ok = all(e["status"] != "failed" for e in entries)
+    built = sum(e["status"] == "built" for e in entries)
+    note(f"{built} report(s) built, {sum(e['status'] == 'skipped' for e in entries)} skipped, "
+         f"{sum(e['status'] == 'failed' for e in entries)} failed in {time.perf_counter() - started:.1f} s "
+         f"(output: {_shown(out)})")
+    if args.json:
+        json.dump({"out": _shown(out), "ok": ok, "reports": entries}, sys.stdout, indent=1)
+        print()
+    return 0 if ok else 1

@@ -165,23 +165,23 @@ DL2 = Claim(
 
 
 # ----------------------------------------------------------------------------- DL-3
-def _norm_derivative(loss_name: str, d: int = DIM):
-    """d/dt ||u_l||^2 at a generic (unbalanced) point: u_l and w are independent free vectors."""
+def _norm_derivative(loss_name: str | None, d: int = DIM):
+    """d/dt ||u_l||^2 at a generic (unbalanced) point: u_l and w are independent free vectors;
+    ``loss_name=None`` keeps the gradient free."""
     u = obj.effective_vector(d, "v")
     w = obj.effective_vector(d)
-    g_vec = _gradient_at(loss_name, w)
+    g_vec = free_gradient(d) if loss_name is None else _gradient_at(loss_name, w)
     velocity = sp.Matrix([-g_vec[i] * w[i] / u[i] for i in range(d)])
     return u, w, g_vec, time_derivative((u.T * u)[0], [u], [velocity])
 
 
 def _dl3_steps():
-    u, w, g_vec, derivative = _norm_derivative("fisher")
-    steps = chain(
-        derivative,
-        (-2 * (w.T * g_vec)[0], "u_{l,i} * (product of the other layers) = w_i", "d/dt ||u_l||^2 = -2<w, g>"),
-        (sp.Integer(0), "DL-1 (Euler) for the Fisher ratio", "= 0"),
-        display=r"\frac{d}{dt}\|u_l\|^2",
-    )
+    u, w, g_vec, derivative = _norm_derivative(None)
+    steps = [
+        Step(derivative, -2 * (w.T * g_vec)[0], "u_{l,i} * (product of the other layers) = w_i",
+             label="d/dt ||u_l||^2 = -2<w, g>", display=r"\frac{d}{dt}\|u_l\|^2"),
+        _euler_step("fisher", DIM),
+    ]
     U, w3, g3, V, _ = _explicit_layer_flow(3, 2, "fisher", balanced=False)
     norms = sp.Matrix([(Ul.T * Ul)[0] for Ul in U])
     steps.append(Step(time_derivative(norms, U, V), sp.zeros(3, 1), "explicit layers, no balance assumed",

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
             "every requested claim is verified and every falsifier falsified."
         ),
         epilog="Examples: python -m derivations DL;  python -m derivations --json DL-4 DL-5;  "
-        "python -m derivations --list",
+        "python -m derivations --list.  Subcommand: python -m derivations potential \"<expression in x>\" [--json] "
+        "derives phi', phi'', phi*, G, the balance law, the horizon and its approach rate for a user's potential "
+        "(python -m derivations potential --help).",
     )
     parser.add_argument("claims", nargs="*", metavar="ID_OR_GROUP", help="claim IDs or groups (default: all)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of results on stdout")
@@ -55,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["potential"]:  # subcommand; positional arguments are otherwise claim IDs
+        from .potential_cli import main as potential_main
+
+        return potential_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.points < 1:
         print("error: --points must be at least 1", file=sys.stderr)

@@ -14,7 +14,7 @@ from .claims import Claim
 __all__ = ["register", "select", "all_claims", "groups"]
 
 _CLAIMS: dict[str, Claim] = {}
-_MODULES = ("derivations.deep_lda",)  # modules whose import registers claims
+_MODULES = ("derivations.deep_lda", "derivations.mirror_flow")  # modules whose import registers claims
 
 
 def register(claim: Claim) -> Claim:

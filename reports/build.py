@@ -17,6 +17,7 @@ give the same bytes; the PDF is compiled in a fresh temporary directory with
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import re
 import shutil
@@ -46,14 +47,16 @@ __all__ = [
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
-#: report documents, in order.  ``template``: file in ``reports/templates``.  A report whose
-#: groups have no registered claim is skipped with a message.
+#: report documents, in order.  ``template``: file in ``reports/templates``.  ``evidence``
+#: (optional): ``module:function`` returning ``{claim ID: [evidence rows]}`` from simulations,
+#: called with ``quick=``.  A report whose groups have no registered claim is skipped with a message.
 REPORTS: dict[str, dict] = {
     "deep_lda": {
         "title": "Deep LDA on diagonal linear networks",
         "subtitle": "Conservation laws of gradient flow, checked step by step",
         "groups": ["DL"],
         "template": "report.tex.j2",
+        "evidence": "numerics.evidence:dl_evidence",
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
             "degree zero; along gradient flow on an $L$-layer diagonal linear network "
@@ -685,6 +688,15 @@ def select_claims(spec: dict, claims: Iterable) -> list:
     """The registered claims that belong to the report, in the order of its groups."""
     claims = list(claims)
     return [c for group in groups_of(spec) for c in claims if c.group == group]
+
+
+def numeric_evidence(spec: dict, *, quick: bool) -> dict[str, list[dict]]:
+    """Run the report's simulations (``spec["evidence"]``, ``module:function``); {} if it has none."""
+    target = spec.get("evidence")
+    if not target:
+        return {}
+    module_name, _, function = target.partition(":")
+    return getattr(importlib.import_module(module_name), function)(quick=quick)
 
 
 def note(message: str) -> None:

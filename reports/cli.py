@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not check the claims: take the results from FILE, a JSON list as printed by "
         "'python -m derivations --json' ('-' reads stdin)",
     )
+    parser.add_argument("--evidence", choices=["full", "quick", "none"], default="full",
+                        help="numeric evidence tables from simulations of the flows: full (default, about a "
+                        "minute), quick (short runs), none")
     parser.add_argument("--list", action="store_true", help="list the reports and their claim groups, then exit")
     return parser
 
@@ -116,7 +119,7 @@ def _group_of(result: dict) -> str:
 
 def run_report(
     name: str, *, out: Path, pdf: bool, points: int | None, seed: int | None,
-    claims: list | None = None, given: list[dict] | None = None,
+    claims: list | None = None, given: list[dict] | None = None, evidence: str = "full",
 ) -> dict:
     """Build one report; returns its entry of the JSON summary (``status``: built/skipped/failed).
 
@@ -141,6 +144,14 @@ def run_report(
             return entry
         note(f"[{name}] checking {len(chosen)} claims of group(s) {groups}")
         results = _check(chosen, points=points, seed=seed)
+    if evidence != "none" and spec.get("evidence"):
+        started = time.perf_counter()
+        note(f"[{name}] simulating the numeric evidence ({evidence})")
+        rows = build.numeric_evidence(spec, quick=evidence == "quick")
+        for result in results:
+            if rows.get(result["id"]):
+                result["evidence"] = rows[result["id"]]
+        note(f"[{name}] evidence for {len(rows)} claims in {time.perf_counter() - started:.1f} s")
     entry["claims"] = _claim_rows(results)
     json_path = build.write_atomic(out / f"{name}.json", json.dumps(results, indent=1) + "\n")
     entry["json"] = _shown(json_path)
@@ -201,14 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given)
+        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
+                              evidence=args.evidence)
                    for name in names]
     else:
         from derivations import registry
 
         claims = registry.all_claims()
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=args.points, seed=args.seed,
-                              claims=claims) for name in names]
+                              claims=claims, evidence=args.evidence) for name in names]
     ok = all(e["status"] != "failed" for e in entries)
     built = sum(e["status"] == "built" for e in entries)
     note(f"{built} report(s) built, {sum(e['status'] == 'skipped' for e in entries)} skipped, "

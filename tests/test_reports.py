@@ -216,6 +216,9 @@ def test_cli_builds_tex_and_json_and_skips_empty_groups(tmp_path, monkeypatch, c
 
     chosen = registry.select(["DL-1", "DL-2"])
     monkeypatch.setattr(registry, "all_claims", lambda: chosen)
+    row = {"quantity": "gap", "precision": "30 digits", "horizon": "T = 1", "drift": "1e-31",
+           "falsifier": "rates", "falsifier_drift": "0.3", "note": "fake"}
+    monkeypatch.setattr(build, "numeric_evidence", lambda spec, quick: {"DL-2": [row]})
     code = cli.main(["--no-pdf", "--json", "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 0
@@ -227,7 +230,9 @@ def test_cli_builds_tex_and_json_and_skips_empty_groups(tmp_path, monkeypatch, c
     assert by_name["mirror_flow"]["status"] == "skipped"  # no MF claim among the two
     assert "mirror_flow] skipped: no claims registered for group(s) MF" in captured.err
     tex = (tmp_path / "deep_lda.tex").read_bytes()
-    assert json.loads((tmp_path / "deep_lda.json").read_text())[0]["id"] == "DL-1"
+    written = json.loads((tmp_path / "deep_lda.json").read_text())
+    assert written[0]["id"] == "DL-1" and "evidence" not in written[0]
+    assert written[1]["evidence"] == [row] and "Numeric evidence" in tex.decode()
     assert cli.main(["--only", "deep_lda", "--no-pdf", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "deep_lda.tex").read_bytes() == tex
 
@@ -236,7 +241,7 @@ def test_cli_renders_from_a_results_file(tmp_path, capsys, real_results):
     results_file = tmp_path / "results.json"
     results_file.write_text(json.dumps(real_results))
     out = tmp_path / "out"
-    assert cli.main(["--results", str(results_file), "--no-pdf", "--json", "--out", str(out)]) == 0
+    assert cli.main(["--results", str(results_file), "--no-pdf", "--json", "--out", str(out), "--evidence", "none"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert [e["status"] for e in summary["reports"]] == ["built", "skipped"]
     expected = render_tex(REPORTS["deep_lda"], real_results, name="deep_lda")
@@ -250,7 +255,7 @@ def test_cli_without_pdflatex_writes_the_tex_and_says_so(tmp_path, monkeypatch, 
     results_file = tmp_path / "results.json"
     results_file.write_text(json.dumps(real_results))
     monkeypatch.setattr(build, "pdflatex_path", lambda: None)
-    assert cli.main(["--only", "deep_lda", "--results", str(results_file), "--json", "--out", str(tmp_path)]) == 0
+    assert cli.main(["--only", "deep_lda", "--results", str(results_file), "--json", "--out", str(tmp_path), "--evidence", "none"]) == 0
     captured = capsys.readouterr()
     entry = json.loads(captured.out)["reports"][0]
     assert entry["status"] == "built" and entry["pdf"] is None and (tmp_path / "deep_lda.tex").exists()
@@ -267,7 +272,7 @@ def test_cli_latex_failure_exits_1_with_the_log_tail(tmp_path, monkeypatch, caps
 
     monkeypatch.setattr(build, "pdflatex_path", lambda: "/usr/bin/pdflatex")
     monkeypatch.setattr(build, "compile_pdf", failing)
-    assert cli.main(["--only", "deep_lda", "--results", str(results_file), "--out", str(tmp_path)]) == 1
+    assert cli.main(["--only", "deep_lda", "--results", str(results_file), "--out", str(tmp_path), "--evidence", "none"]) == 1
     assert "! Undefined control sequence." in capsys.readouterr().err
     assert (tmp_path / "deep_lda.log").read_text() == "full log"
     assert not (tmp_path / "deep_lda.pdf").exists()  # no PDF that does not match the .tex

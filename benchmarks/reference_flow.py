@@ -84,25 +84,59 @@ def run_odefun(system, dps, T):
     return val, seconds
 
 
-def run_heyoka(system, T):
+def _to_heyoka(expr, variables, constant):
+    """sympy -> heyoka expression; rationals become exact quotients of ``constant`` values
+    (heyoka's own ``from_sympy`` refuses denominators that are not powers of 2)."""
+    import heyoka as hy
+
+    if expr.is_Symbol:
+        return variables[expr]
+    if expr.is_Integer:
+        return constant(int(expr))
+    if expr.is_Rational:
+        return constant(int(expr.p)) / constant(int(expr.q))
+    args = [_to_heyoka(a, variables, constant) for a in expr.args]
+    if expr.is_Add:
+        return hy.sum(args)
+    if expr.is_Mul:
+        return hy.prod(args)
+    if expr.is_Pow:
+        return args[0] ** args[1]
+    raise ValueError(f"no heyoka conversion for {type(expr).__name__}")
+
+
+def run_heyoka(system, T, prec_bits):
+    """heyoka end to end (JIT compilation included): at our precision (mp++ ``real``) and in float64."""
     try:
-        import heyoka as hy  # noqa: F401  (optional; not installed by this project)
+        import heyoka as hy
     except Exception:
         return None
-    try:
-        hvars = hy.make_vars(*[s.name for s in system.state])
-        smap = dict(zip(system.state, hvars))
-        eqs = [(hv, hy.from_sympy(e, s_dict=smap)) for hv, e in zip(hvars, system.rhs)]
-        start = time.perf_counter()
-        ta = hy.taylor_adaptive(eqs, [float(v) for v in W0])
-        compile_s = time.perf_counter() - start
-        start = time.perf_counter()
-        ta.propagate_until(float(T))
-        prop_s = time.perf_counter() - start
-        return {"precision": "float64", "compile_seconds": compile_s,
-                "seconds": prop_s, "w_T": [repr(float(v)) for v in ta.state]}
-    except Exception as exc:  # pragma: no cover - depends on an optional package
-        return {"error": f"{type(exc).__name__}: {exc}"}
+    results = {}
+    for label, prec in (("multiprecision", prec_bits), ("float64", None)):
+        try:
+            if prec is None:
+                constant, kwargs, start_values = (lambda v: hy.expression(float(v))), {}, [float(v) for v in W0]
+                t_end = float(sp.Rational(T))
+            else:
+                constant = lambda v, prec=prec: hy.expression(hy.real(v, prec))  # noqa: E731
+                kwargs = {"fp_type": hy.real, "prec": prec}
+                start_values = [hy.real(str(v), prec) for v in W0]
+                t_end = hy.real(str(T), prec)
+            hvars = hy.make_vars(*[s.name for s in system.state])
+            variables = dict(zip(system.state, hvars))
+            eqs = [(hv, _to_heyoka(e, variables, constant)) for hv, e in zip(hvars, system.rhs)]
+            start = time.perf_counter()
+            ta = hy.taylor_adaptive(eqs, start_values, **kwargs)
+            compile_s = time.perf_counter() - start
+            start = time.perf_counter()
+            ta.propagate_until(t_end)
+            prop_s = time.perf_counter() - start
+            results[label] = {"precision": f"{prec} bits" if prec else "float64", "compile_seconds": compile_s,
+                              "propagate_seconds": prop_s, "seconds": compile_s + prop_s,
+                              "w_T": [str(v) for v in ta.state]}
+        except Exception as exc:  # pragma: no cover - depends on an optional package
+            results[label] = {"error": f"{type(exc).__name__}: {exc}"}
+    return results
 
 
 def main(argv=None):
@@ -185,7 +219,7 @@ def main(argv=None):
             "time_ratio_odefun_over_taylor": od_seconds / ours_same_s,
         }
 
-    out["heyoka"] = run_heyoka(system, T)
+    out["heyoka"] = run_heyoka(system, T, res.prec_bits)
 
     fl = solve_float64(system, W0, float(sp.Rational(T)), rtol=1e-13, atol=1e-15)
     fl_best = fl.seconds
@@ -201,9 +235,12 @@ def main(argv=None):
     ratios = {"taylor_over_scipy_time": best / fl_best}
     if out["odefun"]:
         ratios["odefun_over_taylor_time"] = out["odefun"]["time_ratio_odefun_over_taylor"]
-    hy_res = out["heyoka"]
-    ratios["taylor_over_heyoka_time"] = (best / hy_res["seconds"]
-                                         if hy_res and "seconds" in hy_res else None)
+    hy_mp = (out["heyoka"] or {}).get("multiprecision", {})
+    # end to end on both sides: our system build (sympy -> Taylor program) + integration, vs JIT + integration
+    ratios["taylor_over_heyoka_time"] = ((best + build_seconds) / hy_mp["seconds"] if "seconds" in hy_mp else None)
+    if "w_T" in hy_mp:
+        out["heyoka"]["multiprecision"]["max_abs_diff_vs_taylor"] = float(
+            max_abs_diff([mpmath.mpf(v) for v in hy_mp["w_T"]], wT))
     out["ratios"] = ratios
 
     if args.json:
@@ -228,12 +265,17 @@ def main(argv=None):
               f"{od['max_abs_diff_vs_taylor']:.2e}")
     else:
         print("mpmath.odefun: skipped")
-    if hy_res is None:
+    if out["heyoka"] is None:
         print("heyoka: not installed (null)")
-    elif "error" in hy_res:
-        print(f"heyoka: failed: {hy_res['error']}")
-    else:
-        print(f"heyoka (float64): {hy_res['seconds']:.4f} s (+ {hy_res['compile_seconds']:.2f} s JIT)")
+    for label, hy_res in (out["heyoka"] or {}).items():
+        if "error" in hy_res:
+            print(f"heyoka ({label}): failed: {hy_res['error']}")
+        else:
+            print(f"heyoka ({label}, {hy_res['precision']}): {hy_res['seconds']:.3f} s end to end "
+                  f"({hy_res['compile_seconds']:.2f} s JIT + {hy_res['propagate_seconds']:.3f} s)")
+    if ratios["taylor_over_heyoka_time"] is not None:
+        print(f"ours (build + integration) / heyoka multiprecision (JIT + integration) = "
+              f"{ratios['taylor_over_heyoka_time']:.2f}")
     sc = out["scipy_dop853"]
     print(f"scipy DOP853 float64 (rtol {sc['rtol']:g}, atol {sc['atol']:g}): {sc['seconds']:.4f} s, "
           f"{sc['nfev']} evaluations, max |error| vs ours = {sc['max_abs_err_vs_taylor']:.2e}")

@@ -26,12 +26,13 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 from typing import Optional, Sequence
 
 import numpy as np
 import sympy as sp
+
+from numerics.exact import exact_number
 
 __all__ = ["TwoClassData", "gaussian_two_class", "orthant_trap_data", "DataError"]
 
@@ -41,23 +42,13 @@ class DataError(ValueError):
 
 
 def _rational(v) -> sp.Rational:
-    if isinstance(v, sp.Rational):
-        return v
-    if isinstance(v, Fraction):
-        return sp.Rational(v.numerator, v.denominator)
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        return sp.Integer(int(v))
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            raise DataError(f"data values must be finite, got {v!r}")
-        return sp.Rational(*float(v).as_integer_ratio())
-    if isinstance(v, str):
-        try:
-            fr = Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
-            raise DataError(f"cannot read {v!r} as an exact rational") from None
-        return sp.Rational(fr.numerator, fr.denominator)
-    raise DataError(f"data values must be real numbers, got {type(v).__name__}: {v!r}")
+    try:
+        value = exact_number(v, "data value")
+    except (TypeError, ValueError) as exc:
+        raise DataError(str(exc)) from None
+    if not value.is_Rational:
+        raise DataError(f"data values must be rational, got {value}")
+    return value
 
 
 @dataclass(frozen=True)

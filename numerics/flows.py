@@ -56,6 +56,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
+from numerics.exact import exact_number
 from numerics.taylor import TaylorSystem
 
 __all__ = [
@@ -335,27 +336,10 @@ def _to_mpf(v):
 
 
 def _exact(v, what):
-    if isinstance(v, bool):
-        raise FlowError(f"{what}: expected a number, got a bool")
-    if isinstance(v, sp.Basic):
-        if not v.is_number or v.is_real is False:
-            raise FlowError(f"{what}: expected a real number, got {v}")
-        return v
-    if isinstance(v, int):
-        return sp.Integer(v)
-    if isinstance(v, Fraction):
-        return sp.Rational(v.numerator, v.denominator)
-    if isinstance(v, float):
-        return sp.Rational(*v.as_integer_ratio())
-    if isinstance(v, str):
-        try:
-            fr = Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
-            raise FlowError(f"{what}: cannot read {v!r} as an exact number") from None
-        return sp.Rational(fr.numerator, fr.denominator)
-    if isinstance(v, mpmath.mpf):
-        return sp.Rational(*mpmath.libmp.to_rational(v._mpf_))
-    raise FlowError(f"{what}: expected a real number, got {type(v).__name__}")
+    try:
+        return exact_number(v, what)
+    except (TypeError, ValueError) as exc:
+        raise FlowError(str(exc)) from None
 
 
 def _fraction(v) -> Fraction:

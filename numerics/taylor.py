@@ -60,6 +60,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.kernels import _validate, make_kernel
+from numerics.exact import exact_number
 
 __all__ = [
     "TaylorSystem", "TaylorResult", "TaylorError", "UnsupportedExpressionError",
@@ -186,40 +187,6 @@ def _mpfr_to_mpf(x) -> mpmath.mpf:
         return mpmath.mp.make_mpf(mpmath.libmp.fzero)
     m, e = x.as_mantissa_exp()
     return mpmath.mp.make_mpf(mpmath.libmp.from_man_exp(int(m), int(e)))
-
-
-def _sympy_exact(v: Any, what: str):
-    """A parameter value as an exact sympy number (binary floats exactly)."""
-    if isinstance(v, bool):
-        raise TypeError(f"{what}: expected a real number, got a bool")
-    if isinstance(v, sp.Basic):
-        if not getattr(v, "is_number", False):
-            raise ValueError(f"{what}: expected a number, got the expression {v}")
-        if v.is_real is False:
-            raise ValueError(f"{what}: expected a real number, got {v}")
-        return v
-    if isinstance(v, (int, np.integer)):
-        return sp.Integer(int(v))
-    if isinstance(v, (float, np.floating)):
-        if not math.isfinite(float(v)):
-            raise ValueError(f"{what}: expected a finite number, got {v!r}")
-        return sp.Rational(*float(v).as_integer_ratio())
-    if isinstance(v, str):
-        try:
-            fr = Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{what}: cannot read {v!r} as an exact real number") from None
-        return sp.Rational(fr.numerator, fr.denominator)
-    if isinstance(v, (Fraction, Decimal)):
-        fr = Fraction(v)
-        return sp.Rational(fr.numerator, fr.denominator)
-    if isinstance(v, mpmath.mpf):
-        if not mpmath.isfinite(v):
-            raise ValueError(f"{what}: expected a finite number, got {v}")
-        return sp.Rational(*mpmath.libmp.to_rational(v._mpf_))
-    if type(v).__module__.startswith("gmpy2"):
-        return sp.Rational(*(int(x) for x in v.as_integer_ratio()))
-    raise TypeError(f"{what}: expected a real number, got {type(v).__name__}: {v!r}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -686,7 +653,7 @@ class TaylorSystem:
             raise ValueError(f"params must have {len(self.params)} values "
                              f"({', '.join(s.name for s in self.params) or 'none'}), "
                              f"got {len(params)}")
-        vals = tuple(_sympy_exact(v, f"params[{i}] ({s.name})")
+        vals = tuple(exact_number(v, f"params[{i}] ({s.name})")
                      for i, (v, s) in enumerate(zip(params, self.params)))
         key = (vals, prec)
         hit = self._const_cache.get(key)

@@ -85,8 +85,7 @@ def draw_value(symbol: sp.Basic, rng: random.Random) -> sp.Rational:
         return rationals(0, 3)(rng)
     if symbol.is_negative:
         return -rationals(0, 3)(rng)
-    value = rationals(-3, 3)(rng)
-    return value
+    return rationals(-3, 3)(rng)
 
 
 def symbolic_route(expr: sp.Expr) -> str:
@@ -114,12 +113,14 @@ def symbolic_route(expr: sp.Expr) -> str:
 
 
 def _piecewise_route(expr: sp.Piecewise) -> str:
-    """Zero when every branch is zero under its own condition (equalities are substituted)."""
+    """Zero when every branch is zero under its own condition (the first equality of a
+    condition, e.g. ``tau = 1``, is solved and substituted into its branch)."""
     for branch, condition in expr.args:
-        equalities = [c for c in (condition.args if isinstance(condition, sp.Or) else (condition,))
-                      if isinstance(c, sp.Eq)]
-        cases = [branch.subs(sp.solve(eq, dict=True)[0]) for eq in equalities[:1] if sp.solve(eq, dict=True)]
-        if symbolic_route(cases[0] if cases else branch) != "zero":
+        terms = condition.args if isinstance(condition, sp.Or) else (condition,)
+        equalities = [c for c in terms if isinstance(c, sp.Eq)]
+        solutions = sp.solve(equalities[0], dict=True) if equalities else []
+        case = branch.subs(solutions[0]) if solutions else branch
+        if symbolic_route(case) != "zero":
             return "unknown"
     return "zero"
 

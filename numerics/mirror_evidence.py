@@ -1,0 +1,388 @@
+"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5, MF-6, MF-9 (SPEC Part B).
+
+:func:`mf_evidence` returns ``{claim ID: [row, …]}``; each row is a JSON-ready dict
+
+    {quantity, precision, horizon, drift, falsifier, falsifier_drift, note}
+
+with numbers as short strings.  ``drift`` is what the claim says must be small (a
+conserved quantity's change, a distance to the predicted limit, an exponent's distance
+to its prediction); ``falsifier_drift`` is the same measurement in a setting where the
+conclusion must fail, so one sees that the check can fail.
+
+Set-ups (all seeded, exact rational data):
+
+* MF-2 / MF-3: 2-layer nets ``Σ_k a_k σ(w_kᵀx)`` (width 2, 2-D inputs, 4 points of
+  :func:`numerics.mirror.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
+  run, linear (s = 1, L = 2)), exponential loss, mirror flow in time ``t ∈ [0, 1]`` by the
+  Taylor integrator at 30 digits, primal route (the dual route in the full run, and
+  the two must agree).
+* MF-5 / MF-6 / MF-9 (L = 1): the linear model on :func:`mf5_dataset` (3-D, 4 points,
+  unique ℓ1/ℓ2/ℓ3/ℓ4/ℓ∞ max-margin solutions, all different), exponential loss, flow
+  started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
+  compared with the max-margin solutions of :func:`numerics.margins.max_margin`.
+* MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
+
+Run ``python -m numerics.mirror_evidence [--json] [--quick]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from fractions import Fraction as F
+
+import mpmath
+import numpy as np
+
+from numerics.margins import direction_error, kkt_residual, max_margin
+from numerics.mirror import (LinearModel, MirrorProblem, TwoLayerNet, catalogue_potential,
+                             mirror_flow, orthant_data, rescaled_flow, rescaled_flow_mp,
+                             separable_data)
+
+__all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series", "main"]
+
+#: exact initialization of the 2-layer nets: unit 0 has w > 0, a > 0; unit 1 has w < 0, a < 0
+THETA0_2LAYER = (F(1, 2), F(1, 3), F(3, 4), F(-1, 4), F(-2, 3), F(-1, 2))
+
+#: (label, catalogue name, parameters) of the potentials checked for MF-2 / MF-3
+MF2_POTENTIALS = (
+    ("hyperbolic entropy (alpha=1/2)", "hyperbolic entropy", {"alpha": F(1, 2)}),
+    ("cosh", "cosh", {}),
+    ("x^2/2 + x^4/4", "quadratic+quartic", {}),
+    ("|x|^3/3", "p-power", {"p": 3}),
+)
+
+#: MF-5 potentials: (label, name, params, s_end full, s_end quick)
+MF5_POTENTIALS = (
+    ("quadratic (l2)", "quadratic", {}, 1e6, 1e4),
+    ("|x|^3/3 (l3)", "p-power", {"p": 3}, 1e6, 1e3),
+    ("x^2/2 + x^4/4 (l4)", "quadratic+quartic", {}, 1e6, 1e4),
+    ("hyperbolic entropy alpha=1 (l1)", "hyperbolic entropy", {"alpha": 1}, 16, 12),
+    ("cosh (linf)", "cosh", {}, 1e6, 1e4),
+)
+
+
+def _f(v, digits: int = 3) -> str:
+    """Short string of a number (float/mpf)."""
+    if isinstance(v, mpmath.mpf):
+        return mpmath.nstr(v, digits, min_fixed=-3, max_fixed=4)
+    v = float(v)
+    if v == 0:
+        return "0"
+    if not math.isfinite(v):
+        return str(v)
+    a = abs(v)
+    if 1e-3 <= a < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.{max(digits - 1, 0)}e}"
+
+
+def _row(quantity, precision, horizon, drift, falsifier, falsifier_drift, note) -> dict:
+    return {"quantity": quantity, "precision": precision, "horizon": horizon,
+            "drift": drift, "falsifier": falsifier, "falsifier_drift": falsifier_drift,
+            "note": note}
+
+
+def mf5_dataset():
+    """3-D, 4 points (entries k/7), whose ℓ1, ℓ2, ℓ3, ℓ4, ℓ∞ max-margin solutions are unique
+    (checked by :func:`numerics.margins.max_margin`) and pairwise different."""
+    return separable_data(4, 3, seed=2, denominator=7)
+
+
+def mf2_setup(activation: str = "squared_relu"):
+    """The 2-layer problem data of MF-2/MF-3/MF-9: ``(net, data, theta0)``."""
+    return TwoLayerNet(2, 2, activation), orthant_data(4, 2, seed=1), list(THETA0_2LAYER)
+
+
+# ----------------------------------------------------------------------------------------
+# MF-2 and MF-3
+
+def _mf2_mf3(quick: bool, dps: int = 30, t_end=1):
+    rows2, rows3 = [], []
+    acts = ("squared_relu",) if quick else ("squared_relu", "linear")
+    routes = ("primal",) if quick else ("primal", "dual")
+    times = [0, F(1, 4), F(1, 2), F(3, 4), 1]
+    for act in acts:
+        net, data, th0 = mf2_setup(act)
+        for label, name, params in MF2_POTENTIALS:
+            pr = MirrorProblem(net, data, catalogue_potential(name, **params))
+            results = {}
+            for route in routes:
+                results[route] = mirror_flow(pr, th0, t_end, dps=dps, times=times, route=route,
+                                             energy=True)
+            r = results["primal"]
+            with mpmath.workdps(dps + 10):
+                B = [pr.balances(th) for th in r.theta]
+                EB = [pr.euclidean_balances(th) for th in r.theta]
+                drift = max(abs(b[k] - B[0][k]) for b in B for k in range(len(b)))
+                fdrift = max(abs(b[k] - EB[0][k]) for b in EB for k in range(len(b)))
+                # MF-3: ΣG(θ(t)) − ΣG(θ(0)) − E(t), E(t) = ∫ L Σ(−ℓ'(q_i)) q_i
+                G0 = pr.dual_energy(r.theta[0])
+                e3 = max(abs(pr.dual_energy(th) - G0 - E) for th, E in
+                         zip(r.theta, r.energy_witness))
+                half = lambda th: mpmath.fsum(v * v for v in th) / 2  # noqa: E731
+                f3 = max(abs(half(th) - half(r.theta[0]) - E) for th, E in
+                         zip(r.theta, r.energy_witness))
+                route_note = ""
+                if "dual" in results:
+                    dd = max(abs(a - b) for a, b in zip(results["dual"].theta[-1], r.theta[-1]))
+                    route_note = f"; primal and dual (z = phi'(theta)) routes agree to {_f(dd, 2)}"
+            tr = r.taylor
+            prec = f"dps {dps} (Taylor order {tr.order}, {tr.steps} steps)"
+            hz = f"t in [0, {t_end}], exp loss"
+            s_deg = net.s
+            rows2.append(_row(
+                f"per-unit balance sum_in G - {s_deg} sum_out G, 2-layer {act} (s={s_deg}), "
+                f"{label}", prec, hz, _f(drift), "Euclidean balance (G = x^2/2)", _f(fdrift),
+                f"max over 2 units and 5 output times{route_note}; "
+                f"k = {max(0, dps - round(-math.log10(max(float(drift), 1e-300))))} digits lost"))
+            rows3.append(_row(
+                f"sum_j G(theta_j) - int L sum_i(-l'(q_i)) q_i dt, 2-layer {act} (L={net.L}), "
+                f"{label}", prec, hz, _f(e3), "1/2 |theta|^2 in place of sum G", _f(f3),
+                "E(t) integrated as an extra state of the same Taylor system"))
+    if not quick:
+        # logistic loss, one potential
+        net, data, th0 = mf2_setup("squared_relu")
+        pr = MirrorProblem(net, data, catalogue_potential("hyperbolic entropy", alpha=F(1, 2)),
+                           loss="logistic")
+        r = mirror_flow(pr, th0, t_end, dps=dps, times=times, energy=True)
+        with mpmath.workdps(dps + 10):
+            B = [pr.balances(th) for th in r.theta]
+            EB = [pr.euclidean_balances(th) for th in r.theta]
+            drift = max(abs(b[k] - B[0][k]) for b in B for k in range(2))
+            fdrift = max(abs(b[k] - EB[0][k]) for b in EB for k in range(2))
+            G0 = pr.dual_energy(r.theta[0])
+            e3 = max(abs(pr.dual_energy(th) - G0 - E) for th, E in zip(r.theta, r.energy_witness))
+            half = lambda th: mpmath.fsum(v * v for v in th) / 2  # noqa: E731
+            f3 = max(abs(half(th) - half(r.theta[0]) - E) for th, E in
+                     zip(r.theta, r.energy_witness))
+        prec = f"dps {dps} (Taylor order {r.taylor.order}, {r.taylor.steps} steps)"
+        rows2.append(_row("per-unit balance, 2-layer squared_relu, hyperbolic entropy "
+                          "(alpha=1/2), logistic loss", prec, f"t in [0, {t_end}], logistic loss",
+                          _f(drift), "Euclidean balance (G = x^2/2)", _f(fdrift), ""))
+        rows3.append(_row("dual-energy identity, 2-layer squared_relu (L=3), hyperbolic entropy, "
+                          "logistic loss", prec, f"t in [0, {t_end}], logistic loss", _f(e3),
+                          "1/2 |theta|^2 in place of sum G", _f(f3), ""))
+    return rows2, rows3
+
+
+# ----------------------------------------------------------------------------------------
+# MF-5, MF-6, MF-9 (linear model)
+
+def _s_grid(s_end):
+    if s_end <= 50:
+        pts = [v for v in (1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20) if v < s_end]
+    else:
+        pts = [10.0 ** k for k in range(0, 9) if 10.0 ** k < s_end]
+    return pts + [float(s_end)]
+
+
+def direction_series(problem: MirrorProblem, sol, s_end, **kw):
+    """Rescaled flow of ``problem`` from 0 on the grid of :func:`_s_grid`, with direction
+    error, relative margin gap and KKT residual against the max-margin solution ``sol``."""
+    A = problem.A
+    r = rescaled_flow(problem, s_end, s_eval=_s_grid(s_end), **kw)
+    out = []
+    for i, s in enumerate(r.s):
+        th = r.theta[i]
+        out.append({
+            "s": float(s), "log_t": float(r.log_t[i]), "Q": float(r.Q[i]),
+            "direction_error": direction_error(th, sol.theta, problem.horizon),
+            "gap": 1.0 - float(r.q_margin[i]) * sol.value,
+            "kkt": kkt_residual(th, A, problem.horizon).total,
+            "theta": th,
+        })
+    return r, out
+
+
+def _rate(xs, ys):
+    """Slope of log y against log x over the last three points (observed local rate)."""
+    xs, ys = np.asarray(xs[-3:], float), np.asarray(ys[-3:], float)
+    ok = (xs > 0) & (ys > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(xs[ok]), np.log(ys[ok]), 1)[0])
+
+
+def _mf5(quick: bool):
+    data = mf5_dataset()
+    A = data.signed()
+    lin = LinearModel(3)
+    sols = {}
+    rows, series = [], {}
+    for label, name, params, s_full, s_quick in MF5_POTENTIALS:
+        pr = MirrorProblem(lin, data, catalogue_potential(name, **params))
+        h = pr.horizon
+        if h.label not in sols:
+            sols[h.label] = max_margin(A, np.ones(data.n), h)
+        sol = sols[h.label]
+        s_end = s_quick if quick else s_full
+        r, ser = direction_series(pr, sol, s_end)
+        series[label] = (pr, r, ser)
+        # falsifier: distance to the max-margin solution of a different horizon
+        other = "l1" if h.label != "l1" else "l2"
+        if other not in sols:
+            sols[other] = max_margin(A, np.ones(data.n), other)
+        fd = direction_error(ser[-1]["theta"], sols[other].theta, h)
+        last = ser[-1]
+        pick = [d for d in ser if d["s"] in (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)]
+        if len(pick) < 2:
+            pick = ser[-4:]
+        hist = "; ".join(f"s={_f(d['s'])}: dir {_f(d['direction_error'], 2)}, gap "
+                         f"{_f(d['gap'], 2)}, KKT {_f(d['kkt'], 2)}" for d in pick)
+        logt = [d["log_t"] for d in ser]
+        rate_s = _rate([d["s"] for d in ser], [d["direction_error"] for d in ser])
+        rate_t = _rate(logt, [d["direction_error"] for d in ser])
+        rate_gap = _rate(logt, [max(d["gap"], 1e-300) for d in ser])
+        rows.append(_row(
+            f"direction error |theta/Q - theta*/Q*|_Q to the {h.label} max-margin solution, "
+            f"{label}",
+            "float64 LSODA rtol 1e-10, rescaled time, log-space loss",
+            f"s = {_f(last['s'])} (log t = {_f(last['log_t'])}, Q = {_f(last['Q'])})",
+            _f(last["direction_error"]),
+            f"distance to the {other} max-margin direction", _f(fd),
+            f"{hist}; observed local rates: dir ~ s^{_f(rate_s, 2)} ~ (log t)^{_f(rate_t, 2)}, "
+            f"gap ~ (log t)^{_f(rate_gap, 2)}; P_Q solved independently ({sol.method}), "
+            f"duality gap {_f(sol.duality_gap, 2)}, KKT(theta*) {_f(sol.kkt.total, 2)}, "
+            f"unique (face width {_f(sol.face_width, 2)})"))
+    # two-route check of the float64 rescaled flow: Taylor at 30 digits
+    pr = MirrorProblem(lin, data, catalogue_potential("quadratic+quartic"))
+    s_chk = 20 if quick else 100
+    rm = rescaled_flow_mp(pr, s_chk, dps=30)
+    rf = rescaled_flow(pr, s_chk, rtol=1e-12, atol=1e-14)
+    err = max(abs(float(a) - b) for a, b in zip(rm.theta[-1], rf.theta[-1]))
+    errt = abs(float(rm.log_t[-1]) - rf.log_t[-1])
+    rows.append(_row("float64 rescaled flow vs Taylor (30 digits) rescaled flow, x^2/2 + x^4/4",
+                     f"float64 LSODA rtol 1e-12 vs dps 30 ({rm.stats['steps']} Taylor steps)",
+                     f"s = {s_chk} (log t = {_f(rf.log_t[-1])})", _f(err),
+                     "", "", f"max |theta| difference; log t differs by {_f(errt)}"))
+    return rows, series, sols
+
+
+def _mf6(quick: bool, series, sols):
+    data = mf5_dataset()
+    A = data.signed()
+    lin = LinearModel(3)
+    rows = []
+    pairs = [
+        ("hyperbolic entropy", {"alpha": F(1, 10)}, "hyperbolic entropy", {"alpha": 1},
+         "hyperbolic entropy alpha=1/10 vs alpha=1 (l1)", 12 if quick else 16),
+        ("p-power", {"p": 4}, "quadratic+quartic", {}, "x^4/4 vs x^2/2 + x^4/4 (l4)",
+         1e4 if quick else 1e6),
+    ]
+    for n1, p1, n2, p2, label, s_end in pairs:
+        pa = MirrorProblem(lin, data, catalogue_potential(n1, **p1))
+        pb = MirrorProblem(lin, data, catalogue_potential(n2, **p2))
+        h = pa.horizon
+        assert pb.horizon == h
+        sol = sols.get(h.label) or max_margin(A, np.ones(data.n), h)
+        grid = _s_grid(s_end)
+        ra = rescaled_flow(pa, s_end, s_eval=grid)
+        rb = rescaled_flow(pb, s_end, s_eval=grid)
+        da = direction_error(ra.theta[-1], sol.theta, h)
+        db = direction_error(rb.theta[-1], sol.theta, h)
+        early = 0 if grid[0] >= 1 else 1
+        dif_early_s = float(grid[early])
+        dif_early = direction_error(ra.theta[early], rb.theta[early], h)
+        dif_late = direction_error(ra.theta[-1], rb.theta[-1], h)
+        raw_early = float(np.max(np.abs(ra.theta[early] - rb.theta[early])))
+        other = "l2" if h.label == "l1" else "l1"
+        osol = sols.get(other) or max_margin(A, np.ones(data.n), other)
+        fd = min(direction_error(ra.theta[-1], osol.theta, h),
+                 direction_error(rb.theta[-1], osol.theta, h))
+        rows.append(_row(
+            f"both normalized iterates vs the {h.label} max-margin solution: {label}",
+            "float64 LSODA rtol 1e-10, rescaled time",
+            f"s = {_f(s_end)} (log t = {_f(ra.log_t[-1])} / {_f(rb.log_t[-1])})",
+            _f(max(da, db)), f"distance to the {other} max-margin direction", _f(fd),
+            f"direction errors {_f(da)} and {_f(db)}; the two normalized iterates differ by "
+            f"{_f(dif_early)} at s = {_f(dif_early_s)} (raw max|theta_a - theta_b| = "
+            f"{_f(raw_early)}) and by {_f(dif_late)} at s = {_f(s_end)}; "
+            f"Q = {_f(ra.Q[-1])} vs {_f(rb.Q[-1])} (the iterates themselves differ)"))
+    return rows
+
+
+def _mf9(quick: bool, series):
+    rows = []
+    for label, (pr, r, ser) in series.items():
+        logt = np.array([d["log_t"] for d in ser])
+        Q = np.array([d["Q"] for d in ser])
+        keep = logt > 1.0
+        if keep.sum() < 3:
+            continue
+        sl = _rate(logt[keep], Q[keep])
+        rows.append(_row(
+            f"|exponent - 1/L|, exponent of Q_inf(theta_t) vs log t (last 3 points), linear model L=1, {label}",
+            "float64 LSODA, rescaled time", f"log t up to {_f(logt[-1])}",
+            _f(abs(sl - 1.0), 2),
+            "deviation from 1/2 (a wrong L = 2)", _f(abs(sl - 0.5), 2),
+            f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1); "
+            "local slopes d log Q / d log log t: " + ", ".join(
+                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))))
+    # L = 2: the 2-layer linear net
+    net, data, th0 = mf2_setup("linear")
+    cases = [("quadratic", {}, [1, 2, 4, 8, 12] if quick else [1, 2, 4, 8, 12, 16]),
+             ("quadratic+quartic", {}, [1, 4, 16, 64, 256] if quick else
+              [1, 4, 16, 64, 256, 1024])]
+    for name, params, grid in cases:
+        pr = MirrorProblem(net, data, catalogue_potential(name, **params))
+        r = rescaled_flow(pr, grid[-1], s_eval=grid, theta0=th0)
+        logt, Q = np.asarray(r.log_t), np.asarray(r.Q)
+        keep = logt > 1.0
+        sl = _rate(logt[keep], Q[keep])
+        rows.append(_row(
+            f"|exponent - 1/L|, exponent of Q_inf(theta_t) vs log t (last 3 points), 2-layer linear net L=2, "
+            f"{pr.mirror.name}", "float64 LSODA (FD Jacobian), rescaled time",
+            f"log t up to {_f(logt[-1])}",
+            _f(abs(sl - 0.5), 2),
+            "deviation from 1 (a wrong L = 1)", _f(abs(sl - 1.0), 2),
+            f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1/2); local slopes: " + ", ".join(
+                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))
+            + f"; Q-margin {_f(r.q_margin[-1], 5)}, smoothed {_f(r.smoothed[-1], 5)}"))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------
+
+def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
+    """Evidence rows for MF-2, MF-3, MF-5, MF-6, MF-9 (see the module docstring).
+
+    ``quick=True``: squared ReLU only, primal route only, shorter horizons (< 20 s);
+    full: < 90 s on one core.
+    """
+    rows2, rows3 = _mf2_mf3(quick)
+    rows5, series, sols = _mf5(quick)
+    rows6 = _mf6(quick, series, sols)
+    rows9 = _mf9(quick, series)
+    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6, "MF-9": rows9}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m numerics.mirror_evidence",
+                                 description="Numerical evidence for MF-2, MF-3, MF-5, MF-6, MF-9.")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    ap.add_argument("--quick", action="store_true", help="shorter horizons (< 20 s)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    ev = mf_evidence(quick=args.quick)
+    secs = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"claims": ev, "seconds": round(secs, 2), "quick": args.quick},
+                         indent=1, ensure_ascii=False))
+        return 0
+    for cid, rows in ev.items():
+        print(f"== {cid}")
+        for r in rows:
+            print(f"  {r['quantity']}")
+            print(f"    precision {r['precision']}; horizon {r['horizon']}")
+            print(f"    drift {r['drift']}   falsifier [{r['falsifier']}] {r['falsifier_drift']}")
+            if r["note"]:
+                print(f"    {r['note']}")
+    print(f"({secs:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

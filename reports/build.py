@@ -49,7 +49,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
 #: report documents, in order.  ``template``: file in ``reports/templates``.  ``evidence``
 #: (optional): ``module:function`` returning ``{claim ID: [evidence rows]}`` from simulations,
-#: called with ``quick=``.  A report whose groups have no registered claim is skipped with a message.
+#: called with ``quick=``.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
+#: has no registered claim (numerical experiments only); they get a section of their own.
+#: A report whose groups have no registered claim is skipped with a message.
 REPORTS: dict[str, dict] = {
     "deep_lda": {
         "title": "Deep LDA on diagonal linear networks",
@@ -71,11 +73,20 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
         "groups": ["MF"],
         "template": "report.tex.j2",
+        "evidence": "numerics.mirror_evidence:mf_evidence",
+        "experiments": {
+            "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
+            "MF-6": "Distinct potentials with one horizon reach one max-margin solution",
+            "MF-9": "Norm growth: the horizon function grows like (log t)^(1/L)",
+        },
         "abstract": (
-            "Claims MF-1 to MF-10 of the specification: mirror flow with a separable potential "
-            "on positively homogeneous networks, its balance equation derived from convex "
-            "duality, the growth of the dual energy and the horizon function that selects the "
-            "limit margin."
+            "Claims MF-1, MF-2, MF-3, MF-4 and MF-10 of the specification, derived step by "
+            "step: mirror flow with a separable potential on positively homogeneous networks, "
+            "its balance equation from convex duality, the growth of the dual energy, the "
+            "horizon function that selects the limit margin, and the bridge to diagonal "
+            "networks.  MF-2 and MF-3 are also checked along simulated flows; MF-5, MF-6 and "
+            "MF-9 are numerical experiments only (no symbolic derivation).  MF-7 (slow "
+            "convergence) and MF-8 (sparse versus dense features) are not covered yet."
         ),
     },
 }
@@ -555,11 +566,13 @@ def render_tex(
     name: str = "report",
     points: int | None = None,
     seed: int | None = None,
+    experiments: Sequence[dict] = (),
 ) -> str:
     """The ``.tex`` source of one report (``spec``: an entry of :data:`REPORTS`, ``name`` its key).
 
-    ``results``: JSON-form claim results.  Deterministic: the same arguments give the
-    same string (timings in the results are not used).
+    ``results``: JSON-form claim results; ``experiments``: ``{"id", "title", "evidence"}``
+    for numerical experiments without a registered claim.  Deterministic: the same
+    arguments give the same string (timings in the results are not used).
     """
     for result in results:
         if "id" not in result:
@@ -582,6 +595,7 @@ def render_tex(
         },
         points=points,
         seed=seed,
+        experiments=list(experiments),
     )
     return text
 
@@ -688,6 +702,28 @@ def select_claims(spec: dict, claims: Iterable) -> list:
     """The registered claims that belong to the report, in the order of its groups."""
     claims = list(claims)
     return [c for group in groups_of(spec) for c in claims if c.group == group]
+
+
+def split_evidence(spec: dict, results: Sequence[dict], rows: dict[str, list[dict]]) -> list[dict]:
+    """Attach evidence rows to their claim results (in place); return the rest as experiments.
+
+    >>> results = [{"id": "MF-2"}]
+    >>> split_evidence({"experiments": {"MF-5": "Q-margin"}}, results, {"MF-2": [{}], "MF-5": [{}]})
+    [{'id': 'MF-5', 'title': 'Q-margin', 'evidence': [{}]}]
+    >>> results
+    [{'id': 'MF-2', 'evidence': [{}]}]
+    """
+    by_id = {result["id"]: result for result in results}
+    experiments = []
+    for claim_id, claim_rows in rows.items():
+        if not claim_rows:
+            continue
+        if claim_id in by_id:
+            by_id[claim_id]["evidence"] = claim_rows
+        else:
+            title = spec.get("experiments", {}).get(claim_id, "Numerical experiment")
+            experiments.append({"id": claim_id, "title": title, "evidence": claim_rows})
+    return experiments
 
 
 def numeric_evidence(spec: dict, *, quick: bool) -> dict[str, list[dict]]:

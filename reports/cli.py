@@ -143,19 +143,21 @@ def run_report(
             return entry
         note(f"[{name}] checking {len(chosen)} claims of group(s) {groups}")
         results = _check(chosen, points=points, seed=seed)
+    experiments: list[dict] = []
     if evidence != "none" and spec.get("evidence"):
         started = time.perf_counter()
         note(f"[{name}] simulating the numeric evidence ({evidence})")
         rows = build.numeric_evidence(spec, quick=evidence == "quick")
-        for result in results:
-            if rows.get(result["id"]):
-                result["evidence"] = rows[result["id"]]
+        experiments = build.split_evidence(spec, results, rows)
         note(f"[{name}] evidence for {len(rows)} claims in {time.perf_counter() - started:.1f} s")
     entry["claims"] = _claim_rows(results)
     json_path = build.write_atomic(out / f"{name}.json", json.dumps(results, indent=1) + "\n")
     entry["json"] = _shown(json_path)
+    if experiments:
+        build.write_atomic(out / f"{name}.experiments.json", json.dumps(experiments, indent=1) + "\n")
     try:
-        tex = build.render_tex(spec, results, name=name, points=points, seed=seed)
+        tex = build.render_tex(spec, results, name=name, points=points, seed=seed,
+                               experiments=experiments)
     except Exception as exc:  # a template error is a bug: say where, fail the build
         entry.update(status="failed", note=f"rendering failed: {type(exc).__name__}: {exc}")
         note(f"[{name}] {entry['note']}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import shutil
@@ -81,6 +80,12 @@ def fake_results() -> list[dict]:
     return [first, second]
 
 
+FAKE_EXPERIMENTS = [{"id": "MF-5", "title": "Q-margin & KKT_limit", "evidence": [
+    {"quantity": "direction error |theta/Q - theta*/Q*|_Q", "precision": "float64 LSODA",
+     "horizon": "s = 1e4", "drift": "1.0e-05", "falsifier": "distance to the l1 solution",
+     "falsifier_drift": "0.12", "note": "rates: dir ~ s^-1 ~ (log t)^-1"}]}]
+
+
 # ------------------------------------------------------------------------------- escaping
 
 
@@ -152,10 +157,26 @@ def test_render_fake_results_covers_every_branch():
     assert r"\paragraph{Scope.} only d \textless{}= 3 \textbar{} see \#12" in tex
     assert "0 of 2 claims verified" in tex
     assert "12.3456" not in tex and "0.123" not in tex  # no timings in the .tex
+    assert "Numerical experiments" not in tex
+    with_experiments = render_tex(REPORTS["deep_lda"], fake_results(), name="deep_lda",
+                                  experiments=FAKE_EXPERIMENTS)
+    assert r"\section*{Numerical experiments without a symbolic derivation}" in with_experiments
+    assert r"MF-5\quad Q-margin \& KKT\_limit" in with_experiments
+    assert r"(log t)\textasciicircum{}-1" in with_experiments
     # no evidence key, no evidence table
     plain = [dict(r) for r in fake_results()]
     del plain[0]["evidence"]
     assert "Numeric evidence" not in render_tex(REPORTS["deep_lda"], plain, name="deep_lda")
+
+
+def test_split_evidence_attaches_rows_to_claims_and_keeps_the_rest_as_experiments():
+    results = [{"id": "MF-2"}, {"id": "MF-3"}]
+    spec = {"experiments": {"MF-5": "Q-margin"}}
+    rows = {"MF-2": [{"drift": "1e-33"}], "MF-3": [], "MF-5": [{"drift": "1e-5"}], "MF-9": [{}]}
+    experiments = build.split_evidence(spec, results, rows)
+    assert results == [{"id": "MF-2", "evidence": [{"drift": "1e-33"}]}, {"id": "MF-3"}]
+    assert experiments == [{"id": "MF-5", "title": "Q-margin", "evidence": [{"drift": "1e-5"}]},
+                           {"id": "MF-9", "title": "Numerical experiment", "evidence": [{}]}]
 
 
 def test_render_is_byte_identical_and_ignores_timings():
@@ -292,7 +313,8 @@ def test_cli_usage_errors(capsys):
 
 @needs_pdflatex
 def test_pdf_of_the_fake_report_compiles_and_is_byte_identical():
-    tex = render_tex(REPORTS["deep_lda"], fake_results(), name="deep_lda", points=8, seed=0)
+    tex = render_tex(REPORTS["deep_lda"], fake_results(), name="deep_lda", points=8, seed=0,
+                     experiments=FAKE_EXPERIMENTS)
     first = build.compile_pdf(tex, "deep_lda")
     second = build.compile_pdf(tex, "deep_lda")
     assert first.startswith(b"%PDF")

@@ -18,13 +18,13 @@ The inverse mirror map ``ψ`` (:class:`MirrorMap`)
     positive half line (``positive=True``) and extended by parity, which avoids the
     ``sign``/``DiracDelta`` terms sympy produces for ``|x|^p`` (SPEC Part C).
 
-Models (:class:`LinearModel`, :class:`TwoLayerNet`)
-    ``f(θ; x) = ⟨θ, x⟩`` (``L = 1``) and ``Σ_k a_k σ(w_kᵀ x)`` with ``σ`` linear
-    (``s = 1``, ``L = 2``) or squared ReLU ``σ(u) = u·max(u, 0) = u(u + |u|)/2``
-    (``s = 2``, ``L = 3``).  Squared ReLU is C¹ but not C² (``σ''`` jumps at 0); the
-    high-precision integrator handles ``|u|`` on a fixed sign and raises
-    ``TaylorError`` if a pre-activation changes sign inside a step, so a conservation
-    check is never silently run across a kink.
+Models (:class:`LinearModel`, :class:`Network`, :class:`TwoLayerNet`)
+    ``f(θ; x) = ⟨θ, x⟩`` (``L = 1``) and fully connected networks without biases, e.g.
+    ``Σ_k a_k σ(w_kᵀ x)``, with ``σ`` linear or ReLU (``s = 1``) or squared ReLU
+    ``σ(u) = u·max(u, 0) = u(u + |u|)/2`` (``s = 2``); the degree ``L`` is derived.
+    Squared ReLU is C¹ but not C² (``σ''`` jumps at 0); the high-precision integrator
+    handles ``|u|`` on a fixed sign and raises ``TaylorError`` if a pre-activation changes
+    sign inside a step, so a conservation check is never silently run across a kink.
 
 Flows
     * :func:`mirror_flow`: time ``t``, arbitrary precision (the Taylor integrator of
@@ -79,7 +79,7 @@ from numerics.margins import Horizon, as_horizon, q_inf
 
 __all__ = [
     "X", "MirrorError", "MirrorMap", "mirror_map", "catalogue_potential",
-    "LinearModel", "TwoLayerNet", "Dataset", "separable_data", "orthant_data", "MirrorProblem",
+    "LinearModel", "Network", "TwoLayerNet", "Dataset", "separable_data", "orthant_data", "MirrorProblem",
     "MirrorFlowResult", "mirror_flow", "RescaledFlowResult", "rescaled_flow",
     "rescaled_flow_mp", "mirror_descent", "MirrorDescentResult", "fit_exponent",
 ]
@@ -622,37 +622,68 @@ class LinearModel:
         return f"LinearModel(dim={self.dim})"
 
 
-class TwoLayerNet:
-    """``f(θ; x) = Σ_k a_k σ(w_kᵀ x)``, ``σ`` linear or ReLU (``s = 1``) or squared ReLU
-    (``s = 2``).
+class Network:
+    """``f(θ; x) = W_D σ(W_{D−1} … σ(W_1 x))``, scalar output, no biases; ``σ`` linear or
+    ReLU (degree ``s = 1``) or squared ReLU (``s = 2``), the same in every hidden layer.
 
-    Parameter layout: ``[w_1 (dim entries), a_1, w_2, a_2, …]``; ``units[k]`` is the pair
-    (indices of the incoming weights ``w_k``, index of the outgoing weight ``a_k``).
-    ``L = 1 + s``.  Squared ReLU ``σ(u) = u·max(u, 0) = u(u + |u|)/2`` is C¹, not C²;
-    ReLU ``σ(u) = (u + |u|)/2`` is not differentiable at 0, so its flow is only run as
-    mirror descent (the Taylor integrator refuses ``sign``).
+    ``widths = (dim, h_1, …, h_{D−1}, 1)``.  Parameter layout: layer by layer, unit by
+    unit, each unit's incoming weights (the rows of ``W_1``, then of ``W_2``, …).
+    ``units`` lists, for every hidden unit, (indices of its incoming weights, indices of
+    its outgoing weights): scaling the first by ``c`` and the second by ``c^{-s}`` leaves
+    ``f`` unchanged, which is what the balance law MF-2 rests on.  The network degree
+    ``L`` (``f(cθ) = c^L f(θ)``) is derived by sympy on the all-active region, not
+    declared.  Squared ReLU ``σ(u) = u·max(u, 0) = u(u + |u|)/2`` is C¹, not C²; ReLU
+    ``σ(u) = (u + |u|)/2`` is not differentiable at 0, so its flow is only run as mirror
+    descent (the Taylor integrator refuses ``sign``).
+
+    >>> net = Network((2, 3, 2, 1), "squared_relu")
+    >>> net.L, net.s, net.n_params, len(net.units)
+    (7, 2, 14, 5)
     """
 
     #: activation -> homogeneity degree s of σ
     DEGREES = {"linear": 1, "relu": 1, "squared_relu": 2}
 
-    def __init__(self, width: int, dim: int, activation: str = "linear"):
-        if width < 1 or dim < 1:
-            raise MirrorError("width and dim must be positive")
+    def __init__(self, widths: Sequence[int], activation: str = "linear"):
+        widths = tuple(int(w) for w in widths)
+        if len(widths) < 3 or min(widths) < 1 or widths[-1] != 1:
+            raise MirrorError(f"widths must be (dim, hidden widths..., 1) with positive entries "
+                              f"and at least one hidden layer, got {widths}")
         if activation not in self.DEGREES:
             raise MirrorError(f"activation must be one of {sorted(self.DEGREES)}, got {activation!r}")
-        self.width, self.dim, self.activation = width, dim, activation
+        self.widths, self.activation = widths, activation
+        self.dim, self.depth = widths[0], len(widths) - 1
         self.s = self.DEGREES[activation]
-        self.L = 1 + self.s
-        self.n_params = width * (dim + 1)
-        self.units = tuple((tuple(range(k * (dim + 1), k * (dim + 1) + dim)),
-                            (k * (dim + 1) + dim,)) for k in range(width))
+        #: first parameter index of each weight matrix W_1 … W_D
+        self._starts = [0]
+        for fan_in, fan_out in zip(widths, widths[1:]):
+            self._starts.append(self._starts[-1] + fan_in * fan_out)
+        self.n_params = self._starts[-1]
+        units = []
+        for layer in range(1, self.depth):          # W_layer feeds hidden layer `layer`
+            for k in range(widths[layer]):
+                ins = tuple(self._index(layer, k, j) for j in range(widths[layer - 1]))
+                outs = tuple(self._index(layer + 1, m, k) for m in range(widths[layer + 1]))
+                units.append((ins, outs))
+        self.units = tuple(units)
+        self.L = self._derived_degree()
+
+    def _index(self, layer: int, row: int, col: int) -> int:
+        """Position of the entry ``(row, col)`` of ``W_layer`` (1-based layer)."""
+        return self._starts[layer - 1] + row * self.widths[layer - 1] + col
+
+    def _derived_degree(self) -> int:
+        from derivations.homogeneous import homogeneity_degree
+        c = sp.Symbol("c", positive=True)
+        th = [sp.Symbol(nm, real=True) for nm in self.param_names()]
+        x = sp.symbols(f"x0:{self.dim}", real=True)
+        active = lambda e: e.replace(sp.Abs, lambda u: u)  # noqa: E731  (the all-active region)
+        f = active(self.output(th, x))
+        return int(homogeneity_degree(active(self.output([c * t for t in th], x)), f, c))
 
     def param_names(self) -> list[str]:
-        out = []
-        for k in range(self.width):
-            out += [f"w{k}_{j}" for j in range(self.dim)] + [f"a{k}"]
-        return out
+        return [f"W{layer}_{row}_{col}" for layer in range(1, self.depth + 1)
+                for row in range(self.widths[layer]) for col in range(self.widths[layer - 1])]
 
     def sigma(self, u):
         if self.activation == "linear":
@@ -661,12 +692,26 @@ class TwoLayerNet:
         return relu if self.activation == "relu" else u * relu
 
     def output(self, th, x):
-        tot = 0
-        for k in range(self.width):
-            base = k * (self.dim + 1)
-            pre = sp.Add(*[th[base + j] * x[j] for j in range(self.dim)])
-            tot += th[base + self.dim] * self.sigma(pre)
-        return tot
+        h = list(x)
+        for layer in range(1, self.depth + 1):
+            pre = [sp.Add(*[th[self._index(layer, k, j)] * h[j] for j in range(len(h))])
+                   for k in range(self.widths[layer])]
+            h = pre if layer == self.depth else [self.sigma(u) for u in pre]
+        return h[0]
+
+    def __repr__(self):
+        return f"Network(widths={self.widths}, activation={self.activation!r})"
+
+
+class TwoLayerNet(Network):
+    """``f(θ; x) = Σ_k a_k σ(w_kᵀ x)``: :class:`Network` with widths ``(dim, width, 1)``;
+    parameters ``[w_1, …, w_width, a]`` (``L = 1 + s``)."""
+
+    def __init__(self, width: int, dim: int, activation: str = "linear"):
+        if width < 1 or dim < 1:
+            raise MirrorError("width and dim must be positive")
+        super().__init__((dim, width, 1), activation)
+        self.width = width
 
     def __repr__(self):
         return f"TwoLayerNet(width={self.width}, dim={self.dim}, activation={self.activation!r})"

@@ -15,7 +15,7 @@ Set-ups (all seeded, exact rational data):
   :func:`numerics.mirror.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
   run, linear (s = 1, L = 2)), exponential loss, mirror flow in time ``t ∈ [0, 1]`` by the
   Taylor integrator at 30 digits, primal route (the dual route in the full run, and
-  the two must agree).
+  the two must agree).  The full run adds the logistic loss and a 3-layer linear net.
 * MF-5 / MF-6 / MF-9 (L = 1): the linear model on :func:`mf5_dataset` (3-D, 4 points,
   unique ℓ1/ℓ2/ℓ3/ℓ4/ℓ∞ max-margin solutions, all different), exponential loss, flow
   started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
@@ -37,14 +37,19 @@ import mpmath
 import numpy as np
 
 from numerics.margins import direction_error, kkt_residual, max_margin
-from numerics.mirror import (LinearModel, MirrorProblem, TwoLayerNet, catalogue_potential,
+from numerics.mirror import (LinearModel, MirrorProblem, Network, TwoLayerNet, catalogue_potential,
                              mirror_flow, orthant_data, rescaled_flow, rescaled_flow_mp,
                              separable_data)
 
 __all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series", "main"]
 
-#: exact initialization of the 2-layer nets: unit 0 has w > 0, a > 0; unit 1 has w < 0, a < 0
-THETA0_2LAYER = (F(1, 2), F(1, 3), F(3, 4), F(-1, 4), F(-2, 3), F(-1, 2))
+#: exact initialization of the 2-layer nets, laid out as ``[w_1, w_2, a_1, a_2]``:
+#: unit 1 has w > 0, a > 0; unit 2 has w < 0, a < 0
+THETA0_2LAYER = (F(1, 2), F(1, 3), F(-1, 4), F(-2, 3), F(3, 4), F(-1, 2))
+
+#: exact initialization of the 3-layer linear net (widths (2, 2, 2, 1)) of MF-2/MF-3
+THETA0_DEEP = (F(1, 2), F(-1, 3), F(1, 4), F(2, 3), F(3, 4), F(-1, 2), F(1, 5), F(6, 5),
+               F(-1, 2), F(1, 3))
 
 #: (label, catalogue name, parameters) of the potentials checked for MF-2 / MF-3
 MF2_POTENTIALS = (
@@ -99,72 +104,66 @@ def mf2_setup(activation: str = "squared_relu"):
 # ----------------------------------------------------------------------------------------
 # MF-2 and MF-3
 
-def _mf2_mf3(quick: bool, dps: int = 30, t_end=1):
-    rows2, rows3 = [], []
-    acts = ("squared_relu",) if quick else ("squared_relu", "linear")
-    routes = ("primal",) if quick else ("primal", "dual")
+def _conservation_rows(pr: MirrorProblem, th0, what: str, *, dps: int, t_end, routes) -> tuple:
+    """MF-2 and MF-3 rows for one problem: the balance and the dual-energy identity along
+    the flow (Taylor, ``dps`` digits, 5 output times), each beside its falsifier."""
     times = [0, F(1, 4), F(1, 2), F(3, 4), 1]
-    for act in acts:
+    times = [t * t_end for t in times]
+    results = {route: mirror_flow(pr, th0, t_end, dps=dps, times=times, route=route, energy=True)
+               for route in routes}
+    r = results["primal"]
+    with mpmath.workdps(dps + 10):
+        def change(rows):
+            return max(abs(b[k] - rows[0][k]) for b in rows for k in range(len(b)))
+
+        drift = change([pr.balances(th) for th in r.theta])
+        fdrift = change([pr.euclidean_balances(th) for th in r.theta])
+        # MF-3: ΣG(θ(t)) − ΣG(θ(0)) − E(t), E(t) = ∫ L Σ(−ℓ'(q_i)) q_i dt; falsifier ½|θ|²
+        G0 = pr.dual_energy(r.theta[0])
+        e3 = max(abs(pr.dual_energy(th) - G0 - E) for th, E in zip(r.theta, r.energy_witness))
+        half = lambda th: mpmath.fsum(v * v for v in th) / 2  # noqa: E731
+        f3 = max(abs(half(th) - half(r.theta[0]) - E) for th, E in zip(r.theta, r.energy_witness))
+        route_note = ""
+        if "dual" in results:
+            dd = max(abs(a - b) for a, b in zip(results["dual"].theta[-1], r.theta[-1]))
+            route_note = f"; primal and dual (z = phi'(theta)) routes agree to {_f(dd, 2)}"
+    prec = f"dps {dps} (Taylor order {r.taylor.order}, {r.taylor.steps} steps)"
+    hz = f"t in [0, {t_end}], {pr.loss} loss"
+    net = pr.model
+    lost = max(0, dps - round(-math.log10(max(float(drift), 1e-300))))
+    row2 = _row(f"per-unit balance sum_in G - {net.s} sum_out G, {what}", prec, hz, _f(drift),
+                "Euclidean balance (G = x^2/2)", _f(fdrift),
+                f"max over {len(net.units)} units and {len(times)} output times{route_note}; "
+                f"k = {lost} digits lost")
+    row3 = _row(f"sum_j G(theta_j) - int L sum_i(-l'(q_i)) q_i dt (L={net.L}), {what}", prec, hz,
+                _f(e3), "1/2 |theta|^2 in place of sum G", _f(f3),
+                "E(t) integrated as an extra state of the same Taylor system")
+    return row2, row3
+
+
+def _mf2_mf3(quick: bool, dps: int = 30, t_end=1):
+    cases = []   # (what, problem, theta0, routes)
+    for act in ("squared_relu",) if quick else ("squared_relu", "linear"):
         net, data, th0 = mf2_setup(act)
         for label, name, params in MF2_POTENTIALS:
             pr = MirrorProblem(net, data, catalogue_potential(name, **params))
-            results = {}
-            for route in routes:
-                results[route] = mirror_flow(pr, th0, t_end, dps=dps, times=times, route=route,
-                                             energy=True)
-            r = results["primal"]
-            with mpmath.workdps(dps + 10):
-                B = [pr.balances(th) for th in r.theta]
-                EB = [pr.euclidean_balances(th) for th in r.theta]
-                drift = max(abs(b[k] - B[0][k]) for b in B for k in range(len(b)))
-                fdrift = max(abs(b[k] - EB[0][k]) for b in EB for k in range(len(b)))
-                # MF-3: ΣG(θ(t)) − ΣG(θ(0)) − E(t), E(t) = ∫ L Σ(−ℓ'(q_i)) q_i
-                G0 = pr.dual_energy(r.theta[0])
-                e3 = max(abs(pr.dual_energy(th) - G0 - E) for th, E in
-                         zip(r.theta, r.energy_witness))
-                half = lambda th: mpmath.fsum(v * v for v in th) / 2  # noqa: E731
-                f3 = max(abs(half(th) - half(r.theta[0]) - E) for th, E in
-                         zip(r.theta, r.energy_witness))
-                route_note = ""
-                if "dual" in results:
-                    dd = max(abs(a - b) for a, b in zip(results["dual"].theta[-1], r.theta[-1]))
-                    route_note = f"; primal and dual (z = phi'(theta)) routes agree to {_f(dd, 2)}"
-            tr = r.taylor
-            prec = f"dps {dps} (Taylor order {tr.order}, {tr.steps} steps)"
-            hz = f"t in [0, {t_end}], exp loss"
-            s_deg = net.s
-            rows2.append(_row(
-                f"per-unit balance sum_in G - {s_deg} sum_out G, 2-layer {act} (s={s_deg}), "
-                f"{label}", prec, hz, _f(drift), "Euclidean balance (G = x^2/2)", _f(fdrift),
-                f"max over 2 units and 5 output times{route_note}; "
-                f"k = {max(0, dps - round(-math.log10(max(float(drift), 1e-300))))} digits lost"))
-            rows3.append(_row(
-                f"sum_j G(theta_j) - int L sum_i(-l'(q_i)) q_i dt, 2-layer {act} (L={net.L}), "
-                f"{label}", prec, hz, _f(e3), "1/2 |theta|^2 in place of sum G", _f(f3),
-                "E(t) integrated as an extra state of the same Taylor system"))
+            routes = ("primal",) if quick else ("primal", "dual")
+            cases.append((f"2-layer {act} (s={net.s}), {label}", pr, th0, routes))
     if not quick:
-        # logistic loss, one potential
         net, data, th0 = mf2_setup("squared_relu")
         pr = MirrorProblem(net, data, catalogue_potential("hyperbolic entropy", alpha=F(1, 2)),
                            loss="logistic")
-        r = mirror_flow(pr, th0, t_end, dps=dps, times=times, energy=True)
-        with mpmath.workdps(dps + 10):
-            B = [pr.balances(th) for th in r.theta]
-            EB = [pr.euclidean_balances(th) for th in r.theta]
-            drift = max(abs(b[k] - B[0][k]) for b in B for k in range(2))
-            fdrift = max(abs(b[k] - EB[0][k]) for b in EB for k in range(2))
-            G0 = pr.dual_energy(r.theta[0])
-            e3 = max(abs(pr.dual_energy(th) - G0 - E) for th, E in zip(r.theta, r.energy_witness))
-            half = lambda th: mpmath.fsum(v * v for v in th) / 2  # noqa: E731
-            f3 = max(abs(half(th) - half(r.theta[0]) - E) for th, E in
-                     zip(r.theta, r.energy_witness))
-        prec = f"dps {dps} (Taylor order {r.taylor.order}, {r.taylor.steps} steps)"
-        rows2.append(_row("per-unit balance, 2-layer squared_relu, hyperbolic entropy "
-                          "(alpha=1/2), logistic loss", prec, f"t in [0, {t_end}], logistic loss",
-                          _f(drift), "Euclidean balance (G = x^2/2)", _f(fdrift), ""))
-        rows3.append(_row("dual-energy identity, 2-layer squared_relu (L=3), hyperbolic entropy, "
-                          "logistic loss", prec, f"t in [0, {t_end}], logistic loss", _f(e3),
-                          "1/2 |theta|^2 in place of sum G", _f(f3), ""))
+        cases.append(("2-layer squared_relu (s=2), hyperbolic entropy (alpha=1/2)", pr, th0,
+                      ("primal",)))
+        deep = Network((2, 2, 2, 1), "linear")
+        pr = MirrorProblem(deep, separable_data(5, 2, seed=4), catalogue_potential("cosh"))
+        cases.append(("3-layer linear net, widths (2, 2, 2, 1), cosh", pr, list(THETA0_DEEP),
+                      ("primal",)))
+    rows2, rows3 = [], []
+    for what, pr, th0, routes in cases:
+        row2, row3 = _conservation_rows(pr, th0, what, dps=dps, t_end=t_end, routes=routes)
+        rows2.append(row2)
+        rows3.append(row3)
     return rows2, rows3
 
 

@@ -19,7 +19,7 @@ from hypothesis import assume, example, given, settings, strategies as st  # noq
 
 from numerics.margins import (Horizon, MarginError, as_horizon, direction_error, kkt_residual,
                               loss_inverse_log, margin_gap, max_margin, q_inf, q_margin, smoothed_margin)
-from numerics.mirror import (LinearModel, MirrorError, MirrorProblem, TwoLayerNet,
+from numerics.mirror import (LinearModel, MirrorError, MirrorProblem, Network, TwoLayerNet,
                              catalogue_potential, mirror_descent, mirror_flow, mirror_map,
                              orthant_data, rescaled_flow, rescaled_flow_mp, separable_data)
 from numerics.mirror_evidence import THETA0_2LAYER, mf5_dataset, mf_evidence
@@ -152,8 +152,9 @@ def test_mf2_quadratic_potential_recovers_euclidean_balance():
 
 
 def _signed_init(mags):
-    """Unit 0: w > 0, a > 0; unit 1: w < 0, a < 0 (no sign change along the flow)."""
-    return [mags[0], mags[1], mags[2], -mags[3], -mags[4], -mags[5]]
+    """``[w_1, w_2, a_1, a_2]`` with unit 1: w > 0, a > 0; unit 2: w < 0, a < 0 (no sign
+    change along the flow)."""
+    return [mags[0], mags[1], -mags[2], -mags[3], mags[4], -mags[5]]
 
 
 @settings(max_examples=min(10, settings().max_examples))
@@ -165,6 +166,51 @@ def test_mf2_balance_hypothesis(pot_key, activation, mags):
     pr = problem(pot_key, activation)
     dps = 20
     r = mirror_flow(pr, _signed_init(mags), F(1, 2), dps=dps, times=[0, F(1, 2)])
+    with mpmath.workdps(dps + 10):
+        drift = _max_change([pr.balances(th) for th in r.theta])
+        fdrift = _max_change([pr.euclidean_balances(th) for th in r.theta])
+    assert drift < mpmath.mpf(10) ** -(dps - K_DIGITS)
+    assert fdrift > 10 ** 6 * drift
+
+
+def test_network_layout_units_and_derived_degree():
+    net = Network((3, 2, 2, 1), "squared_relu")
+    assert (net.n_params, net.L, net.s) == (3 * 2 + 2 * 2 + 2, 7, 2)
+    # hidden unit 1 of layer 1: row 1 of W_1 in, column 1 of W_2 out
+    assert net.units[1] == ((3, 4, 5), (7, 9))
+    # scaling a unit's incoming weights by c and its outgoing ones by c^-s leaves f unchanged
+    th = [sp.Rational(k + 2, 7) * (-1) ** k for k in range(net.n_params)]
+    x = [sp.Rational(1, 2), sp.Rational(-1, 3), sp.Integer(2)]
+    c = sp.Rational(5, 3)
+    ins, outs = net.units[2]
+    scaled = [v * c if j in ins else v / c ** net.s if j in outs else v for j, v in enumerate(th)]
+    assert net.output(scaled, x) == net.output(th, x)
+    assert net.output([2 * v for v in th], x) == 2 ** net.L * net.output(th, x)
+    assert (Network((2, 3, 1), "linear").L, Network((2, 2, 2, 2, 1), "relu").L) == (2, 4)
+    with pytest.raises(MirrorError, match="widths"):
+        Network((2, 3, 2))
+
+
+_DEEP: dict = {}
+
+
+@settings(max_examples=min(6, settings().max_examples))
+@given(st.sampled_from([(2, 2, 2, 1), (2, 3, 1), (2, 1, 2, 1)]),
+       st.sampled_from(["hyperbolic entropy", "cosh"]),
+       st.lists(st.fractions(min_value=F(1, 5), max_value=F(3, 2), max_denominator=12),
+                min_size=10, max_size=10),
+       st.lists(st.booleans(), min_size=10, max_size=10))
+def test_mf2_balance_hypothesis_deep_linear_networks(widths, pot_key, mags, signs):
+    """Drawn depth and widths (linear activation: a smooth vector field, any signs)."""
+    key = (widths, pot_key)
+    if key not in _DEEP:
+        name, params = POTENTIALS[pot_key]
+        _DEEP[key] = MirrorProblem(Network(widths, "linear"), separable_data(5, 2, seed=4),
+                                   catalogue_potential(name, **params))
+    pr = _DEEP[key]
+    theta0 = [m if sg else -m for m, sg in zip(mags, signs)][:pr.P]
+    dps = 20
+    r = mirror_flow(pr, theta0, F(1, 2), dps=dps, times=[0, F(1, 2)])
     with mpmath.workdps(dps + 10):
         drift = _max_change([pr.balances(th) for th in r.theta])
         fdrift = _max_change([pr.euclidean_balances(th) for th in r.theta])
@@ -186,7 +232,7 @@ def test_squared_relu_kink_is_refused_not_crossed():
     from numerics.taylor import TaylorError
     net = TwoLayerNet(2, 2, "squared_relu")
     pr = MirrorProblem(net, separable_data(4, 2, seed=1), catalogue_potential("cosh"))
-    th0 = [F(1, 2), F(-1, 3), F(3, 4), F(1, 4), F(2, 3), F(-1, 2)]
+    th0 = [F(1, 2), F(-1, 3), F(1, 4), F(2, 3), F(3, 4), F(-1, 2)]   # [w_1, w_2, a_1, a_2]
     with pytest.raises(TaylorError, match="sign"):
         mirror_flow(pr, th0, 1, dps=20)
 
@@ -457,9 +503,9 @@ def test_relu_balance_error_shrinks_with_step_size():
     name, params = POTENTIALS["hyperbolic entropy"]
     pr = MirrorProblem(TwoLayerNet(2, 2, "relu"), separable_data(6, 2, seed=3),
                        catalogue_potential(name, **params))
-    theta0 = [0.5, -0.3, 0.8, -0.4, 0.6, -0.7]
+    theta0 = [0.5, -0.3, -0.4, 0.6, 0.8, -0.7]           # [w_1, w_2, a_1, a_2]
     X = np.array(pr.data.X, dtype=float)
-    pre = X @ np.array([theta0[0:2], theta0[3:5]]).T     # pre-activations w_kᵀx_i
+    pre = X @ np.array([theta0[0:2], theta0[2:4]]).T     # pre-activations w_kᵀx_i
     assert (pre > 0).any() and (pre < 0).any()           # both ReLU branches are in use
     errs = _relu_balance_errors(pr, theta0, [1 / 25, 1 / 50, 1 / 100, 1 / 200])
     mirror_errs = [e for e, _ in errs]

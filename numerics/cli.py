@@ -1,11 +1,12 @@
-"""``python -m numerics``: simulate the Deep LDA flows and print the numeric evidence.
+"""``python -m numerics``: simulate the Deep LDA flows and print the numeric evidence of both papers.
 
 Subcommands
 -----------
 ``simulate``  integrate one flow (layer / reduced / mirror, or gradient descent) on
               synthetic two-class data and report the drift of every monitored quantity
               (``--json`` for the full result);
-``evidence``  the evidence rows per claim (DL-2 … DL-10) used by the report.
+``evidence``  the evidence rows per claim used by the reports: DL-2 … DL-10 (Deep LDA)
+              and MF-2, MF-3, MF-5, MF-6, MF-9 (mirror flow); ``--group`` picks one.
 
 Exit status: 0 on success, 1 if the integration fails (e.g. a coordinate reaches 0 in
 the reduced flow), 2 for bad input.
@@ -127,12 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp_.add_argument("--quiet", "-q", action="store_true", help="no progress output on stderr")
 
     ev = sub.add_parser(
-        "evidence", help="numeric evidence rows per claim (DL-2 ... DL-10) for the report",
-        description="Run the fixed-seed simulations behind the report's evidence tables: "
-                    "conserved quantities at 50 digits, their falsifiers, exact gradient "
-                    "descent, and the float64 orthant trap.")
+        "evidence", help="numeric evidence rows per claim for the reports (DL and MF)",
+        description="Run the fixed-seed simulations behind the reports' evidence tables. "
+                    "DL: conserved quantities at 50 digits, their falsifiers, exact gradient "
+                    "descent, and the float64 orthant trap. MF: balance (MF-2) and dual-energy "
+                    "(MF-3) along mirror flow at 30 digits with their falsifiers; limit "
+                    "directions against independently solved max-margin problems (MF-5, MF-6) "
+                    "and norm-growth exponents (MF-9) in rescaled time.")
+    ev.add_argument("--group", choices=["DL", "MF", "all"], default="all",
+                    help="which paper's evidence (default: all)")
     ev.add_argument("--json", action="store_true", help="print {claim: [rows]} as JSON")
-    ev.add_argument("--quick", action="store_true", help="30 digits and shorter horizons")
+    ev.add_argument("--quick", action="store_true", help="lower precision and shorter horizons")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress output on stderr")
     return ap
 
@@ -224,10 +230,17 @@ def _simulate(args) -> int:
 
 def _evidence(args) -> int:
     from numerics.evidence import dl_evidence
+    from numerics.mirror_evidence import mf_evidence
 
     start = time.perf_counter()
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    ev = dl_evidence(quick=args.quick, progress=log)
+    ev = {}
+    if args.group in ("DL", "all"):
+        ev.update(dl_evidence(quick=args.quick, progress=log))
+    if args.group in ("MF", "all"):
+        if log:
+            log("mirror flow: MF-2, MF-3 at 30 digits; MF-5, MF-6, MF-9 in rescaled time")
+        ev.update(mf_evidence(quick=args.quick))
     if args.json:
         print(json.dumps(ev, indent=2))
         return 0
@@ -237,7 +250,8 @@ def _evidence(args) -> int:
             print(f"  {r['quantity']}")
             print(f"      {r['precision']}, {r['horizon']}: drift {r['drift']}"
                   + (f"; falsifier [{r['falsifier']}]: {r['falsifier_drift']}" if r['falsifier'] else ""))
-            print(f"      {r['note']}")
+            if r["note"]:
+                print(f"      {r['note']}")
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 

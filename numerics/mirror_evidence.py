@@ -22,15 +22,11 @@ Set-ups (all seeded, exact rational data):
   compared with the max-margin solutions of :func:`numerics.margins.max_margin`.
 * MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
 
-Run ``python -m numerics.mirror_evidence [--json] [--quick]``.
+Run ``python -m numerics evidence --group MF [--json] [--quick]``.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
-import time
 from fractions import Fraction as F
 
 import mpmath
@@ -41,7 +37,7 @@ from numerics.mirror import (LinearModel, MirrorProblem, Network, TwoLayerNet, c
                              mirror_flow, orthant_data, rescaled_flow, rescaled_flow_mp,
                              separable_data)
 
-__all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series", "main"]
+__all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series"]
 
 #: exact initialization of the 2-layer nets, laid out as ``[w_1, w_2, a_1, a_2]``:
 #: unit 1 has w > 0, a > 0; unit 2 has w < 0, a < 0
@@ -356,32 +352,3 @@ def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
     rows6 = _mf6(quick, series, sols)
     rows9 = _mf9(quick, series)
     return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6, "MF-9": rows9}
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m numerics.mirror_evidence",
-                                 description="Numerical evidence for MF-2, MF-3, MF-5, MF-6, MF-9.")
-    ap.add_argument("--json", action="store_true", help="print JSON")
-    ap.add_argument("--quick", action="store_true", help="shorter horizons (< 20 s)")
-    args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    ev = mf_evidence(quick=args.quick)
-    secs = time.perf_counter() - t0
-    if args.json:
-        print(json.dumps({"claims": ev, "seconds": round(secs, 2), "quick": args.quick},
-                         indent=1, ensure_ascii=False))
-        return 0
-    for cid, rows in ev.items():
-        print(f"== {cid}")
-        for r in rows:
-            print(f"  {r['quantity']}")
-            print(f"    precision {r['precision']}; horizon {r['horizon']}")
-            print(f"    drift {r['drift']}   falsifier [{r['falsifier']}] {r['falsifier_drift']}")
-            if r["note"]:
-                print(f"    {r['note']}")
-    print(f"({secs:.1f} s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

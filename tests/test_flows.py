@@ -283,6 +283,8 @@ def test_cli_help(capsys):
         assert word in out
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0 and "evidence" in out
+    code, out, _ = run_cli(capsys, "evidence", "--help")
+    assert code == 0 and "--group" in out and "MF-5" in out
     assert cli.main([]) == 2
 
 

@@ -550,8 +550,10 @@ def _check_evidence(ev):
         assert float(r["drift"]) < 1e-27 and float(r["falsifier_drift"]) > 1e-3
 
 
-def test_evidence_quick():
-    _check_evidence(mf_evidence(quick=True))
+def test_evidence_quick_through_the_cli(capsys):
+    from numerics import cli
+    assert cli.main(["evidence", "--group", "MF", "--quick", "--json", "--quiet"]) == 0
+    _check_evidence(json.loads(capsys.readouterr().out))
 
 
 @pytest.mark.slow

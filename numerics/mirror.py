@@ -179,30 +179,27 @@ class MirrorMap:
     def _mod(v):
         return "mpmath" if isinstance(v, mpmath.mpf) else "math"
 
-    def phi_value(self, t):
+    def _even(self, key, t):
+        """The even function ``key`` at ``t``: its formula at ``|t|``, its limit at 0."""
         m = self._mod(t)
         if t == 0:
-            return self._limit0("phi", m)
-        return self._fn("phi", m)(abs(t))
+            return self._limit0(key, m)
+        return self._fn(key, m)(abs(t))
+
+    def phi_value(self, t):
+        return self._even("phi", t)
 
     def dphi(self, t):
-        m = self._mod(t)
         if t == 0:
             return 0 * t
-        v = self._fn("dphi", m)(abs(t))
+        v = self._fn("dphi", self._mod(t))(abs(t))
         return v if t > 0 else -v
 
     def d2phi(self, t):
-        m = self._mod(t)
-        if t == 0:
-            return self._limit0("d2phi", m)
-        return self._fn("d2phi", m)(abs(t))
+        return self._even("d2phi", t)
 
     def G(self, t):
-        m = self._mod(t)
-        if t == 0:
-            return self._limit0("G", m)
-        return self._fn("G", m)(abs(t))
+        return self._even("G", t)
 
     def _limit0(self, key, module):
         kk = ("lim0", key)

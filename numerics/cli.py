@@ -6,7 +6,7 @@ Subcommands
               synthetic two-class data and report the drift of every monitored quantity
               (``--json`` for the full result);
 ``evidence``  the evidence rows per claim used by the reports: DL-2 … DL-10 (Deep LDA)
-              and MF-2, MF-3, MF-5, MF-6, MF-9 (mirror flow); ``--group`` picks one.
+              and MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (mirror flow); ``--group`` picks one.
 
 Exit status: 0 on success, 1 if the integration fails (e.g. a coordinate reaches 0 in
 the reduced flow), 2 for bad input.
@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "descent, and the float64 orthant trap. MF: balance (MF-2) and dual-energy "
                     "(MF-3) along mirror flow at 30 digits with their falsifiers; limit "
                     "directions against independently solved max-margin problems (MF-5, MF-6) "
-                    "and norm-growth exponents (MF-9) in rescaled time.")
+                    "and norm-growth exponents (MF-9) in rescaled time; effective neurons of "
+                    "2-layer ReLU nets trained by mirror descent (MF-8).")
     ev.add_argument("--group", choices=["DL", "MF", "all"], default="all",
                     help="which paper's evidence (default: all)")
     ev.add_argument("--json", action="store_true", help="print {claim: [rows]} as JSON")
@@ -239,7 +240,7 @@ def _evidence(args) -> int:
         ev.update(dl_evidence(quick=args.quick, progress=log))
     if args.group in ("MF", "all"):
         if log:
-            log("mirror flow: MF-2, MF-3 at 30 digits; MF-5, MF-6, MF-9 in rescaled time")
+            log("mirror flow: MF-2, MF-3 at 30 digits; MF-5, MF-6, MF-9 in rescaled time; MF-8 by mirror descent")
         ev.update(mf_evidence(quick=args.quick))
     if args.json:
         print(json.dumps(ev, indent=2))

@@ -211,6 +211,24 @@ class MirrorMap:
             return mpmath.inf if module == "mpmath" else math.inf
         return mpmath.mpf(sp.N(v, mpmath.mp.dps + 5)) if module == "mpmath" else float(v)
 
+    def odd_array(self, key: str, v) -> np.ndarray:
+        """``φ'`` (``key="dphi"``) or ``ψ`` (``key="inv"``, closed form only) on a float64
+        array, vectorized: ``sign(v)·f(|v|)``.
+
+        >>> m = catalogue_potential("cosh")
+        >>> [round(float(t), 6) for t in m.odd_array("inv", np.array([-1.0, 0.0, 2.0]))]
+        [-0.881374, 0.0, 1.443635]
+        """
+        expr, sym = (self.dphi_pos, _XP) if key == "dphi" else (self.inverse_pos, _ZP)
+        if expr is None:
+            raise MirrorError(f"potential {self.name}: phi' has no closed-form inverse, which "
+                              "the vectorized psi needs")
+        k = ("array", key)
+        if k not in self._f:
+            self._f[k] = sp.lambdify([sym], expr, modules="numpy", cse=True)
+        v = np.asarray(v, dtype=float)
+        return np.sign(v) * np.broadcast_to(self._f[k](np.abs(v)), v.shape)
+
     def inv(self, z):
         """``ψ(z) = (φ')^{-1}(z)`` (closed form or Newton at the argument's precision)."""
         if z == 0:

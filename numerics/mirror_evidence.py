@@ -1,4 +1,4 @@
-"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5, MF-6, MF-9 (SPEC Part B).
+"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (SPEC Part B).
 
 :func:`mf_evidence` returns ``{claim ID: [row, …]}``; each row is a JSON-ready dict
 
@@ -21,6 +21,8 @@ Set-ups (all seeded, exact rational data):
   started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
   compared with the max-margin solutions of :func:`numerics.margins.max_margin`.
 * MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
+* MF-8: 2-layer ReLU nets (64 units) trained by float64 mirror descent on XOR-like data
+  and, in the full run, on two classes of the 8×8 digits (:mod:`numerics.features`).
 
 Run ``python -m numerics evidence --group MF [--json] [--quick]``.
 """
@@ -341,8 +343,38 @@ def _mf9(quick: bool, series):
 
 # ----------------------------------------------------------------------------------------
 
+def _mf8(quick: bool):
+    """Effective neurons of 2-layer ReLU nets trained by mirror descent, per potential."""
+    from numerics.features import MF8_FALSIFIER, MF8_POTENTIALS, digits_data, mf8_runs, xor_data
+    datasets = [("XOR labels on 20-D Gaussian inputs, n = 200", xor_data(200, 20, seed=0))]
+    if not quick:
+        datasets.append(("digits 3 vs 5 (8x8, scikit-learn), n = 365", digits_data(3, 5)))
+    steps = 2000 if quick else 4000
+    l1, l2, linf, l4 = (label for label, _, _ in MF8_POTENTIALS)
+    rows = []
+    for what, (X, y) in datasets:
+        runs = mf8_runs(X, y, steps=steps)
+        eff = {label: run.metrics["effective_neurons"] for label, run in runs.items()}
+        width = runs[l2].metrics["units"]
+        note = "; ".join(
+            f"{label}: {_f(run.metrics['effective_neurons'])} effective neurons, active and "
+            f"carrying {_f(run.metrics['active_fraction'], 2)}, weights > 1% of max "
+            f"{_f(run.metrics['large_weight_fraction'], 2)}, loss {_f(run.loss, 2)}"
+            for label, run in runs.items())
+        precision = f"float64 mirror descent, eta 0.5, {width} units, logistic loss"
+        rows.append(_row(f"sparse: effective neurons of {l1} / {l2}, {what}", precision,
+                         f"{steps} steps", _f(eff[l1] / eff[l2]),
+                         f"the same ratio for {MF8_FALSIFIER[0]}", _f(eff[MF8_FALSIFIER[0]] / eff[l2]),
+                         note))
+        rows.append(_row(f"dense: effective neurons of {l2} / {l4} (and / {linf} in the note), "
+                         f"{what}", precision, f"{steps} steps", _f(eff[l2] / eff[l4]),
+                         f"the ratio with {l1} in place of {l4}", _f(eff[l2] / eff[l1]),
+                         f"{l2} / {linf}: {_f(eff[l2] / eff[linf])}"))
+    return rows
+
+
 def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
-    """Evidence rows for MF-2, MF-3, MF-5, MF-6, MF-9 (see the module docstring).
+    """Evidence rows for MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (see the module docstring).
 
     ``quick=True``: squared ReLU only, primal route only, shorter horizons (< 20 s);
     full: < 90 s on one core.
@@ -351,4 +383,5 @@ def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
     rows5, series, sols = _mf5(quick)
     rows6 = _mf6(quick, series, sols)
     rows9 = _mf9(quick, series)
-    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6, "MF-9": rows9}
+    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6, "MF-8": _mf8(quick),
+            "MF-9": rows9}

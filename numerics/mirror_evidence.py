@@ -82,10 +82,20 @@ def _f(v, digits: int = 3) -> str:
     return f"{v:.{max(digits - 1, 0)}e}"
 
 
-def _row(quantity, precision, horizon, drift, falsifier, falsifier_drift, note) -> dict:
-    return {"quantity": quantity, "precision": precision, "horizon": horizon,
-            "drift": drift, "falsifier": falsifier, "falsifier_drift": falsifier_drift,
-            "note": note}
+def _row(quantity, precision, horizon, drift, falsifier, falsifier_drift, note,
+         series: dict | None = None) -> dict:
+    row = {"quantity": quantity, "precision": precision, "horizon": horizon,
+           "drift": drift, "falsifier": falsifier, "falsifier_drift": falsifier_drift,
+           "note": note}
+    if series is not None:
+        row["series"] = series
+    return row
+
+
+def _series(label: str, x, y, xlabel: str, ylabel: str) -> dict:
+    """A curve for the report's log-log plot of a claim's rows."""
+    return {"label": label, "x": [float(v) for v in x], "y": [float(v) for v in y],
+            "xlabel": xlabel, "ylabel": ylabel}
 
 
 def mf5_dataset():
@@ -243,7 +253,9 @@ def _mf5(quick: bool):
             f"{hist}; observed local rates: dir ~ s^{_f(rate_s, 2)} ~ (log t)^{_f(rate_t, 2)}, "
             f"gap ~ (log t)^{_f(rate_gap, 2)}; P_Q solved independently ({sol.method}), "
             f"duality gap {_f(sol.duality_gap, 2)}, KKT(theta*) {_f(sol.kkt.total, 2)}, "
-            f"unique (face width {_f(sol.face_width, 2)})"))
+            f"unique (face width {_f(sol.face_width, 2)})",
+            _series(label, logt, [d["direction_error"] for d in ser], "log t",
+                    "direction error to the max-margin solution")))
     # two-route check of the float64 rescaled flow: Taylor at 30 digits
     pr = MirrorProblem(lin, data, catalogue_potential("quadratic+quartic"))
     s_chk = 20 if quick else 100
@@ -317,7 +329,8 @@ def _mf9(quick: bool, series):
             "deviation from 1/2 (a wrong L = 2)", _f(abs(sl - 0.5), 2),
             f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1); "
             "local slopes d log Q / d log log t: " + ", ".join(
-                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))))
+                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep]))),
+            _series(f"L=1, {label}", logt, Q, "log t", "Q_inf(theta_t)")))
     # L = 2: the 2-layer linear net
     net, data, th0 = mf2_setup("linear")
     cases = [("quadratic", {}, [1, 2, 4, 8, 12] if quick else [1, 2, 4, 8, 12, 16]),
@@ -337,7 +350,8 @@ def _mf9(quick: bool, series):
             "deviation from 1 (a wrong L = 1)", _f(abs(sl - 1.0), 2),
             f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1/2); local slopes: " + ", ".join(
                 _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))
-            + f"; Q-margin {_f(r.q_margin[-1], 5)}, smoothed {_f(r.smoothed[-1], 5)}"))
+            + f"; Q-margin {_f(r.q_margin[-1], 5)}, smoothed {_f(r.smoothed[-1], 5)}",
+            _series(f"L=2, {pr.mirror.name}", logt, Q, "log t", "Q_inf(theta_t)")))
     return rows
 
 

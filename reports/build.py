@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ __all__ = [
     "step_checks",
     "render_tex",
     "compile_pdf",
+    "plot_coordinates",
     "write_atomic",
     "LatexError",
 ]
@@ -510,6 +512,18 @@ def pdf_string(text: object) -> str:
     return escape_tex("".join(out))
 
 
+def plot_coordinates(series: dict) -> str:
+    """pgfplots ``coordinates`` of a series ``{"x": [...], "y": [...]}`` on log–log axes:
+    points that a log axis cannot show (non-positive or not finite) are left out.
+
+    >>> plot_coordinates({"x": [1, 10, 100], "y": [0.5, 0.0, 2e-7]})
+    '(1,0.5) (100,2e-07)'
+    """
+    points = [(float(x), float(y)) for x, y in zip(series["x"], series["y"])]
+    return " ".join(f"({x:.6g},{y:.6g})" for x, y in points
+                    if math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -535,6 +549,7 @@ def _environment() -> jinja2.Environment:
         math=step_math,
         checks=step_checks,
         pdfstring=pdf_string,
+        coordinates=plot_coordinates,
         verdict_color=lambda v: VERDICT_COLORS.get(v, "fpundecided"),
     )
     env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS)

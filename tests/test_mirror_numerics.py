@@ -540,9 +540,12 @@ def _check_evidence(ev):
     for rows in ev.values():
         assert rows
         for r in rows:
+            series = r.pop("series", None)
             assert set(r) == {"quantity", "precision", "horizon", "drift", "falsifier",
                               "falsifier_drift", "note"}
             assert all(isinstance(v, str) for v in r.values())
+            if series is not None:
+                assert len(series["x"]) == len(series["y"]) >= 2 and series["label"]
     json.dumps(ev)
     for r in ev["MF-2"] + ev["MF-3"]:
         assert float(r["drift"]) < 1e-27 and float(r["falsifier_drift"]) > 1e-3

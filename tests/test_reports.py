@@ -83,7 +83,9 @@ def fake_results() -> list[dict]:
 FAKE_EXPERIMENTS = [{"id": "MF-5", "title": "Q-margin & KKT_limit", "evidence": [
     {"quantity": "direction error |theta/Q - theta*/Q*|_Q", "precision": "float64 LSODA",
      "horizon": "s = 1e4", "drift": "1.0e-05", "falsifier": "distance to the l1 solution",
-     "falsifier_drift": "0.12", "note": "rates: dir ~ s^-1 ~ (log t)^-1"}]}]
+     "falsifier_drift": "0.12", "note": "rates: dir ~ s^-1 ~ (log t)^-1",
+     "series": {"label": "quadratic (l2)", "x": [1.0, 10.0, 100.0], "y": [0.5, 0.0, 2e-7],
+                "xlabel": "log t", "ylabel": "direction error_1"}}]}]
 
 
 # ------------------------------------------------------------------------------- escaping
@@ -163,6 +165,11 @@ def test_render_fake_results_covers_every_branch():
     assert r"\section*{Numerical experiments without a symbolic derivation}" in with_experiments
     assert r"MF-5\quad Q-margin \& KKT\_limit" in with_experiments
     assert r"(log t)\textasciicircum{}-1" in with_experiments
+    # a row with a series becomes a curve of a log-log plot (the zero is left out)
+    assert r"\addplot coordinates {(1,0.5) (100,2e-07)};" in with_experiments
+    assert r"ylabel={direction error\_1}" in with_experiments
+    assert r"\addlegendentry{quadratic (l2)}" in with_experiments
+    assert "loglogaxis" not in tex
     # no evidence key, no evidence table
     plain = [dict(r) for r in fake_results()]
     del plain[0]["evidence"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.mirror import MirrorError, MirrorMap, catalogue_potential, mirror_map
+from numerics.mirror_map import MirrorError, MirrorMap, catalogue_potential, mirror_map
 
 __all__ = ["xor_data", "digits_data", "relu_loss_grad", "feature_metrics", "FeatureRun",
            "train_relu_net", "MF8_POTENTIALS", "MF8_FALSIFIER", "mf8_runs"]
@@ -111,7 +111,7 @@ def train_relu_net(potential, X: np.ndarray, y: np.ndarray, *, width: int = 64, 
     """Mirror descent on a 2-layer ReLU network from a seeded Gaussian start of size
     ``init_scale`` (``w_k ~ N(0, init_scale²/dim)``, ``a_k ~ N(0, init_scale²/width)``).
 
-    ``potential``: anything :func:`numerics.mirror.mirror_map` accepts; its inverse
+    ``potential``: anything :func:`numerics.mirror_map.mirror_map` accepts; its inverse
     mirror map must have a closed form (it is applied to every weight at every step).
     """
     mirror: MirrorMap = mirror_map(potential)

@@ -12,7 +12,7 @@ conclusion must fail, so one sees that the check can fail.
 Set-ups (all seeded, exact rational data):
 
 * MF-2 / MF-3: 2-layer nets ``Σ_k a_k σ(w_kᵀx)`` (width 2, 2-D inputs, 4 points of
-  :func:`numerics.mirror.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
+  :func:`numerics.networks.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
   run, linear (s = 1, L = 2)), exponential loss, mirror flow in time ``t ∈ [0, 1]`` by the
   Taylor integrator at 30 digits, primal route (the dual route in the full run, and
   the two must agree).  The full run adds the logistic loss and a 3-layer linear net.
@@ -35,9 +35,9 @@ import mpmath
 import numpy as np
 
 from numerics.margins import direction_error, kkt_residual, max_margin
-from numerics.mirror import (LinearModel, MirrorProblem, Network, TwoLayerNet, catalogue_potential,
-                             mirror_flow, orthant_data, rescaled_flow, rescaled_flow_mp,
-                             separable_data)
+from numerics.mirror import MirrorProblem, mirror_flow, rescaled_flow, rescaled_flow_mp
+from numerics.mirror_map import catalogue_potential
+from numerics.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
 
 __all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series"]
 

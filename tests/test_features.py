@@ -7,8 +7,9 @@ import sympy as sp
 
 from numerics.features import (digits_data, feature_metrics, mf8_runs, relu_loss_grad,
                                train_relu_net, xor_data)
-from numerics.mirror import (Dataset, MirrorError, MirrorProblem, TwoLayerNet,
-                             catalogue_potential)
+from numerics.mirror import MirrorProblem
+from numerics.mirror_map import MirrorError, catalogue_potential
+from numerics.networks import Dataset, TwoLayerNet
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -19,9 +19,10 @@ from hypothesis import assume, example, given, settings, strategies as st  # noq
 
 from numerics.margins import (Horizon, MarginError, as_horizon, direction_error, kkt_residual,
                               loss_inverse_log, margin_gap, max_margin, q_inf, q_margin, smoothed_margin)
-from numerics.mirror import (LinearModel, MirrorError, MirrorProblem, Network, TwoLayerNet,
-                             catalogue_potential, mirror_descent, mirror_flow, mirror_map,
-                             orthant_data, rescaled_flow, rescaled_flow_mp, separable_data)
+from numerics.mirror import (MirrorProblem, mirror_descent, mirror_flow, rescaled_flow,
+                             rescaled_flow_mp)
+from numerics.mirror_map import MirrorError, catalogue_potential, mirror_map
+from numerics.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
 from numerics.mirror_evidence import THETA0_2LAYER, mf5_dataset, mf_evidence
 
 DPS = 30

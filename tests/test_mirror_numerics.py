@@ -114,8 +114,8 @@ def test_bad_potentials_give_clear_errors(text, needle):
         mirror_map(text)
 
 
-def test_agrees_with_derivations_potentials_when_available():
-    pytest.importorskip("derivations.potentials")
+def test_derivatives_agree_with_derivations_potentials():
+    """Two routes for phi', phi'', G: derived here and in derivations.potentials."""
     m = catalogue_potential("hyperbolic entropy", alpha=1)
     keys = [k for k in m.inverse_checks if k.startswith("agrees with derivations.potentials")]
     assert keys and all(m.inverse_checks[k] for k in keys)

@@ -56,6 +56,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
+from derivations.kernels import to_mpf
 from numerics.exact import exact_number
 from numerics.taylor import TaylorSystem
 
@@ -223,8 +224,8 @@ class Flow:
             return {n: float(v) for n, v in zip(names, vals)}
         names, fn = self._monitor_function("mpmath")
         with mpmath.workdps(dps):
-            args = [mpmath.mpf(v) if isinstance(v, mpmath.mpf) else _to_mpf(v) for v in y]
-            args += [_to_mpf(v) for v in params]
+            args = [mpmath.mpf(v) if isinstance(v, mpmath.mpf) else to_mpf(v) for v in y]
+            args += [to_mpf(v) for v in params]
             vals = fn(*args)
             return {n: +mpmath.mpf(v) for n, v in zip(names, vals)}
 
@@ -238,7 +239,7 @@ class Flow:
         if dps is None:
             return [float(v) for v in fn(*[float(v) for v in y])]
         with mpmath.workdps(dps):
-            return [+mpmath.mpf(v) for v in fn(*[_to_mpf(v) for v in y])]
+            return [+mpmath.mpf(v) for v in fn(*[to_mpf(v) for v in y])]
 
     # -- initial states -----------------------------------------------------------------
     def initial_state(self, u0: Sequence[Sequence[Any]]) -> list:
@@ -301,8 +302,8 @@ class Flow:
 
             def call(y, params, dps):
                 with mpmath.workdps(dps):
-                    return [+mpmath.mpf(v) for v in fn(*[_to_mpf(v) for v in y],
-                                                       *[_to_mpf(v) for v in params])]
+                    return [+mpmath.mpf(v) for v in fn(*[to_mpf(v) for v in y],
+                                                       *[to_mpf(v) for v in params])]
 
             self._cache[("mpmath", key)] = call
         return self._cache[("mpmath", key)]
@@ -324,15 +325,10 @@ class Flow:
         def step(y, params, eta, dps):
             v = vel(y, params, dps)
             with mpmath.workdps(dps):
-                e = _to_mpf(eta)
-                return [_to_mpf(a) + e * b for a, b in zip(y, v)]
+                e = to_mpf(eta)
+                return [to_mpf(a) + e * b for a, b in zip(y, v)]
 
         return step
-
-
-def _to_mpf(v):
-    from derivations.kernels import to_mpf
-    return to_mpf(v)
 
 
 def _exact(v, what):

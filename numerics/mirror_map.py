@@ -112,7 +112,6 @@ class MirrorMap:
     horizon: Optional[Horizon]
     d2phi_even_analytic: bool
     inverse_odd_analytic: bool
-    d2phi_at_0: Any
     source: Any = None
     _f: dict = field(default_factory=dict, repr=False)
 
@@ -345,7 +344,6 @@ def mirror_map(potential: Any, *, horizon: Any = None, name: Optional[str] = Non
     lim0 = sp.limit(dphi_pos, _XP, 0, "+")
     if lim0 != 0:
         raise MirrorError(f"potential {name}: phi'(0+) = {lim0} != 0")
-    d2_at_0 = sp.limit(d2phi_pos, _XP, 0, "+")
     even_d2 = _is_even_analytic(d2phi_pos)
     inv, kind, checks, odd_inv = None, "newton", {}, False
     if closed_form:
@@ -370,7 +368,7 @@ def mirror_map(potential: Any, *, horizon: Any = None, name: Optional[str] = Non
     return MirrorMap(name=name, phi=phi, phi_pos=phi_pos, dphi_pos=dphi_pos,
                      d2phi_pos=d2phi_pos, G_pos=G_pos, inverse_pos=inv, inverse_kind=kind,
                      inverse_checks=checks, horizon=h, d2phi_even_analytic=even_d2,
-                     inverse_odd_analytic=odd_inv, d2phi_at_0=d2_at_0, source=src)
+                     inverse_odd_analytic=odd_inv, source=src)
 
 
 def _real_parity_check(e: sp.Expr, sym: sp.Symbol, sign: int) -> bool:

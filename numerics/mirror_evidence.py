@@ -361,31 +361,32 @@ def _mf9(quick: bool, series):
 
 def _mf8(quick: bool):
     """Effective neurons of 2-layer ReLU nets trained by mirror descent, per potential."""
-    from numerics.features import MF8_FALSIFIER, MF8_POTENTIALS, digits_data, mf8_runs, xor_data
+    from numerics.features import MF8_SETTINGS, digits_data, mf8_runs, xor_data
     datasets = [("XOR labels on 20-D Gaussian inputs, n = 200", xor_data(200, 20, seed=0))]
     if not quick:
         datasets.append(("digits 3 vs 5 (8x8, scikit-learn), n = 365", digits_data(3, 5)))
     steps = 2000 if quick else 4000
-    l1, l2, linf, l4 = (label for label, _, _ in MF8_POTENTIALS)
+    label = {s.key: s.label for s in MF8_SETTINGS}
     rows = []
     for what, (X, y) in datasets:
         runs = mf8_runs(X, y, steps=steps)
-        eff = {label: run.metrics["effective_neurons"] for label, run in runs.items()}
-        width = runs[l2].metrics["units"]
+        eff = {key: run.metrics["effective_neurons"] for key, run in runs.items()}
+        width = runs["l2"].metrics["units"]
         note = "; ".join(
-            f"{label}: {_f(run.metrics['effective_neurons'])} effective neurons, active and "
+            f"{label[key]}: {_f(run.metrics['effective_neurons'])} effective neurons, active and "
             f"carrying {_f(run.metrics['active_fraction'], 2)}, weights > 1% of max "
             f"{_f(run.metrics['large_weight_fraction'], 2)}, loss {_f(run.loss, 2)}"
-            for label, run in runs.items())
+            for key, run in runs.items())
         precision = f"float64 mirror descent, eta 0.5, {width} units, logistic loss"
-        rows.append(_row(f"sparse: effective neurons of {l1} / {l2}, {what}", precision,
-                         f"{steps} steps", _f(eff[l1] / eff[l2]),
-                         f"the same ratio for {MF8_FALSIFIER[0]}", _f(eff[MF8_FALSIFIER[0]] / eff[l2]),
+        rows.append(_row(f"sparse: effective neurons of {label['l1']} / {label['l2']}, {what}", precision,
+                         f"{steps} steps", _f(eff["l1"] / eff["l2"]),
+                         f"the same ratio for {label['falsifier']}", _f(eff["falsifier"] / eff["l2"]),
                          note))
-        rows.append(_row(f"dense: effective neurons of {l2} / {l4} (and / {linf} in the note), "
-                         f"{what}", precision, f"{steps} steps", _f(eff[l2] / eff[l4]),
-                         f"the ratio with {l1} in place of {l4}", _f(eff[l2] / eff[l1]),
-                         f"{l2} / {linf}: {_f(eff[l2] / eff[linf])}"))
+        rows.append(_row(f"dense: effective neurons of {label['l2']} / {label['l4']} (and / "
+                         f"{label['linf']} in the note), {what}", precision, f"{steps} steps",
+                         _f(eff["l2"] / eff["l4"]),
+                         f"the ratio with {label['l1']} in place of {label['l4']}", _f(eff["l2"] / eff["l1"]),
+                         f"{label['l2']} / {label['linf']}: {_f(eff['l2'] / eff['linf'])}"))
     return rows
 
 

@@ -5,10 +5,16 @@ of ``Step`` objects ``lhs <relation> rhs`` with a reason) and ``Falsifier`` obje
 dropped assumption, the conclusion restated in the modified setting, which must be
 *refuted*.  Steps and falsifiers are built lazily (sympy work is timed per claim).
 
-Verdicts per step:
-* ``verified``  — the symbolic route proves it and the numeric route agrees;
-* ``refuted``   — the numeric route found a counterexample point (exact or ball-certified);
-* ``undecided`` — otherwise, with the route that could not decide named.
+The verdict rules are stated once, in the functions of the section "verdict rules"
+below (:func:`step_verdict`, :func:`claim_verdict`, :func:`falsified`, :func:`claim_ok`,
+:func:`exit_code`), and each is pinned by ``tests/test_gate.py``:
+* a step is ``verified`` when the symbolic route proves it and the numeric route agrees,
+  ``refuted`` when the numeric route found a certified counterexample point (exact, or a
+  ball that excludes the allowed values), ``undecided`` otherwise;
+* a claim is ``verified`` when it has steps and all are verified, ``refuted`` when one is;
+* a falsifier counts only when its conclusion is ``refuted`` (``undecided`` is not enough);
+* a claim is ok when it is verified, raised no error, has at least one falsifier and every
+  falsifier is falsified; a run's exit code is 0 only when it checked claims and all are ok.
 
 >>> import sympy as sp
 >>> x = sp.Symbol("x", positive=True)
@@ -26,7 +32,8 @@ import sympy as sp
 
 from .zerotest import Domain, numeric_route, symbolic_route, symbolic_sign_route
 
-__all__ = ["Step", "Falsifier", "Claim", "StepResult", "ClaimResult", "check_step", "check_claim", "chain"]
+__all__ = ["Step", "Falsifier", "Claim", "StepResult", "ClaimResult", "check_step", "check_claim", "chain",
+           "step_verdict", "claim_verdict", "falsified", "claim_ok", "exit_code"]
 
 RELATIONS = {"=": "=", ">=": r"\geq", "<=": r"\leq", ">": ">", "<": "<"}
 
@@ -140,25 +147,75 @@ class StepResult:
         }
 
 
+# ----------------------------------------------------------------------------- verdict rules
+def step_verdict(symbolic: Sequence[str], numeric: Sequence[str]) -> str:
+    """The verdict of a step from the verdicts of its parts (one per entry of a matrix step).
+
+    ``refuted`` if the numeric route found a certified counterexample in some part
+    (``nonzero``/``fails``); ``verified`` if every part is proved by the symbolic route
+    (``zero``/``holds``) *and* holds at every numeric point; otherwise ``undecided``.
+
+    >>> step_verdict(["zero"], ["zero"]), step_verdict(["unknown"], ["zero"]), step_verdict([], ["nonzero"])
+    ('verified', 'undecided', 'refuted')
+    """
+    if any(v in ("nonzero", "fails") for v in numeric):
+        return "refuted"
+    agrees = len(numeric) == len(symbolic) and _all_hold(numeric)
+    return "verified" if _all_hold(symbolic) and agrees else "undecided"
+
+
+def _all_hold(part_verdicts: Sequence[str]) -> bool:
+    return bool(part_verdicts) and all(v in ("zero", "holds") for v in part_verdicts)
+
+
+def claim_verdict(step_verdicts: Sequence[str]) -> str:
+    """``refuted`` if a step is, ``verified`` if there are steps and all are, else ``undecided``."""
+    if "refuted" in step_verdicts:
+        return "refuted"
+    if step_verdicts and all(v == "verified" for v in step_verdicts):
+        return "verified"
+    return "undecided"
+
+
+def falsified(falsifier_verdict: str) -> bool:
+    """A falsifier counts only when its conclusion is refuted; ``undecided`` does not count."""
+    return falsifier_verdict == "refuted"
+
+
+def claim_ok(verdict: str, falsifier_verdicts: Sequence[str], error: str | None = None) -> bool:
+    """Verified, no error, at least one falsifier, and every falsifier falsified."""
+    return (verdict == "verified" and error is None and len(falsifier_verdicts) > 0
+            and all(falsified(v) for v in falsifier_verdicts))
+
+
+def exit_code(results: Sequence["ClaimResult"]) -> int:
+    """0 only when claims were checked and every one is ok, else 1."""
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+# ----------------------------------------------------------------------------- checking
 def check_step(step: Step, *, points: int = 8, seed: int = 0) -> StepResult:
-    """Decide one step by both routes (see the module docstring for the verdict rule)."""
+    """Decide one step by both routes (rule: :func:`step_verdict`)."""
     started = time.perf_counter()
     relation = step.sign_relation
     symbolic_verdicts, outcomes = [], []
     for index, difference in enumerate(step.differences()):
         outcome = numeric_route(difference, step.domain, relation=relation, points=points, seed=seed + index)
-        if outcome.verdict in ("nonzero", "fails"):
-            return StepResult(step, "refuted", "skipped", outcome, time.perf_counter() - started)
         outcomes.append(outcome)
+        if outcome.verdict in ("nonzero", "fails"):
+            break  # a certified counterexample: the symbolic route is not needed
         if relation == "=":
             symbolic_verdicts.append(symbolic_route(difference))
         else:
             symbolic_verdicts.append(symbolic_sign_route(difference, relation))
-    numeric = next((o for o in outcomes if o.verdict == "undecided"), outcomes[0])
-    proved = all(v in ("zero", "holds") for v in symbolic_verdicts)
-    symbolic = ("zero" if relation == "=" else "holds") if proved else "unknown"
-    verdict = "verified" if proved and numeric.verdict in ("zero", "holds") else "undecided"
+    verdict = step_verdict(symbolic_verdicts, [o.verdict for o in outcomes])
+    if verdict == "refuted":  # the counterexample is the last part checked
+        numeric, symbolic = outcomes[-1], "skipped"
+    else:
+        numeric = next((o for o in outcomes if o.verdict == "undecided"), outcomes[0])
+        symbolic = ("zero" if relation == "=" else "holds") if _all_hold(symbolic_verdicts) else "unknown"
     return StepResult(step, verdict, symbolic, numeric, time.perf_counter() - started)
+
 
 @dataclass
 class ClaimResult:
@@ -171,7 +228,7 @@ class ClaimResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "verified" and all(r.verdict == "refuted" for _, r in self.falsifiers)
+        return claim_ok(self.verdict, [r.verdict for _, r in self.falsifiers], self.error)
 
     def to_json(self) -> dict:
         claim = self.claim
@@ -190,21 +247,13 @@ class ClaimResult:
                 {
                     "drops": f.drops,
                     "setting": f.setting,
-                    "falsified": r.verdict == "refuted",
+                    "falsified": falsified(r.verdict),
                     "conclusion": r.to_json(),
                 }
                 for f, r in self.falsifiers
             ],
             "seconds": round(self.seconds, 3),
         }
-
-
-def _combine(verdicts: list[str]) -> str:
-    if "refuted" in verdicts:
-        return "refuted"
-    if all(v == "verified" for v in verdicts):
-        return "verified"
-    return "undecided"
 
 
 def check_claim(claim: Claim, *, points: int = 8, seed: int = 0) -> ClaimResult:
@@ -215,5 +264,5 @@ def check_claim(claim: Claim, *, points: int = 8, seed: int = 0) -> ClaimResult:
         falsifiers = [(f, check_step(f.build(), points=points, seed=seed)) for f in claim.falsifiers]
     except Exception as exc:  # a broken derivation is reported, not hidden
         return ClaimResult(claim, "undecided", [], [], time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
-    verdict = _combine([r.verdict for r in steps]) if steps else "undecided"
+    verdict = claim_verdict([r.verdict for r in steps])
     return ClaimResult(claim, verdict, steps, falsifiers, time.perf_counter() - started)

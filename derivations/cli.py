@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import registry
-from .claims import ClaimResult, check_claim
+from .claims import ClaimResult, check_claim, exit_code
 
 MARK = {"verified": "ok ", "refuted": "NO ", "undecided": "?? "}
 
@@ -81,11 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         result = check_claim(claim, points=args.points, seed=args.seed)
         results.append(result)
         _print_result(result, args.verbose, progress)
-    ok = all(r.ok for r in results)
     summary = f"{sum(r.ok for r in results)}/{len(results)} claims verified with every falsifier falsified " \
               f"in {time.perf_counter() - started:.1f} s"
     print(summary, file=progress)
     if args.json:
         json.dump([r.to_json() for r in results], sys.stdout, indent=1)
         print()
-    return 0 if ok else 1
+    return exit_code(results)

@@ -37,6 +37,7 @@ __all__ = [
     "symbolic_route",
     "symbolic_sign_route",
     "numeric_route",
+    "point_fate",
     "choice",
     "integers",
     "rationals",
@@ -85,6 +86,9 @@ def draw_value(symbol: sp.Basic, rng: random.Random) -> sp.Rational:
         return rationals(0, 3)(rng)
     if symbol.is_negative:
         return -rationals(0, 3)(rng)
+    if symbol.is_nonnegative or symbol.is_nonpositive:  # the boundary 0 is drawn too
+        value = sp.Integer(0) if rng.random() < 0.25 else rationals(0, 3)(rng)
+        return value if symbol.is_nonnegative else -value
     return rationals(-3, 3)(rng)
 
 
@@ -113,16 +117,32 @@ def symbolic_route(expr: sp.Expr) -> str:
 
 
 def _piecewise_route(expr: sp.Piecewise) -> str:
-    """Zero when every branch is zero under its own condition (the first equality of a
-    condition, e.g. ``tau = 1``, is solved and substituted into its branch)."""
-    for branch, condition in expr.args:
-        terms = condition.args if isinstance(condition, sp.Or) else (condition,)
-        equalities = [c for c in terms if isinstance(c, sp.Eq)]
-        solutions = sp.solve(equalities[0], dict=True) if equalities else []
-        case = branch.subs(solutions[0]) if solutions else branch
-        if symbolic_route(case) != "zero":
-            return "unknown"
-    return "zero"
+    """Zero when every branch vanishes wherever its own condition holds (:func:`_vanishes_under`)."""
+    if all(_vanishes_under(branch, condition) for branch, condition in expr.args):
+        return "zero"
+    return "unknown"
+
+
+def _vanishes_under(branch: sp.Expr, condition: sp.Basic) -> bool:
+    """``branch`` is 0 under each alternative of ``condition`` (the arguments of an ``Or``):
+    an alternative that is an equality (or an ``And`` with equalities) is solved and every
+    solution is substituted into the branch; any other alternative needs the branch to be
+    identically zero as it stands."""
+    for alternative in (condition.args if isinstance(condition, sp.Or) else (condition,)):
+        terms = alternative.args if isinstance(alternative, sp.And) else (alternative,)
+        equalities = [t for t in terms if isinstance(t, sp.Eq)]
+        if not equalities:
+            if symbolic_route(branch) != "zero":
+                return False
+            continue
+        try:
+            solutions = sp.solve(equalities, dict=True)
+        except NotImplementedError:
+            return False
+        # no solution: the alternative never holds, so nothing is required of the branch
+        if any(symbolic_route(branch.subs(solution)) != "zero" for solution in solutions):
+            return False
+    return True
 
 
 def _sum_of_nonnegative_terms(expr: sp.Expr) -> bool:
@@ -197,6 +217,33 @@ def _value_of(expr: sp.Basic) -> tuple[str, object]:
     return "ball", evaluate_ball(expr, BALL_PREC)
 
 
+def point_fate(value, relation: str) -> str:
+    """The rule for one point: ``"holds"``, ``"fails"`` (a certified counterexample) or
+    ``"undecided"``, for ``value`` an exact Rational or an ``acb`` ball and ``relation`` one of
+    ``=``, ``>=``, ``>`` (``value`` against 0).
+
+    An exact value decides by its sign.  A ball decides when it certifies a sign (a real ball
+    that excludes 0, or for ``=`` any ball that excludes 0).  A ball around 0 of radius below
+    ``2**-(BALL_PREC/2)`` counts as 0 — evidence, not proof, and only where 0 satisfies the
+    relation (``=``, ``>=``): for ``>`` it cannot tell 0 from a tiny positive value, so it is
+    undecided and never a counterexample.
+
+    >>> point_fate(sp.Integer(0), ">"), point_fate(sp.Integer(0), ">="), point_fate(sp.Rational(-1, 3), ">=")
+    ('fails', 'holds', 'fails')
+    """
+    if isinstance(value, sp.Basic):
+        sign = int(sp.sign(value))
+    else:
+        sign = ball_sign(value)
+        if sign is None:
+            if relation == "=" and not ball_contains_zero(value):
+                return "fails"
+            tight = ball_contains_zero(value) and ball_radius(value) < 2.0 ** (-BALL_PREC // 2)
+            return "holds" if tight and relation in ("=", ">=") else "undecided"
+    failed = {"=": sign != 0, ">=": sign < 0, ">": sign <= 0}[relation]
+    return "fails" if failed else "holds"
+
+
 def numeric_route(
     expr: sp.Expr,
     domain: Domain | None = None,
@@ -226,25 +273,17 @@ def numeric_route(
             outcome.points += 1
             continue
         outcome.points += 1
-        readable_point = {str(k): str(v) for k, v in point.items()}
         if kind == "exact":
             outcome.exact_points += 1
-            sign = int(sp.sign(value))
-            shown = str(value)
         else:
             outcome.ball_points += 1
-            sign = ball_sign(value)
-            shown = str(value)
-            if sign is None and ball_contains_zero(value) and ball_radius(value) < 2.0 ** (-BALL_PREC // 2):
-                sign = 0
-            if sign is None:
-                undecided_notes.append(f"ball {value} neither excludes 0 nor is tight")
-                continue
-        failed = sign != 0 if relation == "=" else (sign < 0 if relation == ">=" else sign <= 0)
-        if failed:
+        fate = point_fate(value, relation)
+        if fate == "undecided":
+            undecided_notes.append(f"ball {value} neither decides {relation} 0 nor is a tight ball around 0")
+        elif fate == "fails":
             outcome.verdict = "nonzero" if relation == "=" else "fails"
-            outcome.counterexample = readable_point
-            outcome.value = shown
+            outcome.counterexample = {str(k): str(v) for k, v in point.items()}
+            outcome.value = str(value)
             return outcome
     if outcome.points == 0:
         outcome.note = "no admissible point found (every draw hit a pole)"

@@ -1,0 +1,161 @@
+"""The gate: every verdict rule of the engine, pinned by cases built to sit on its boundary.
+
+Each rule is stated once in the code (``derivations.claims``: step_verdict, claim_verdict,
+falsified, claim_ok, exit_code; ``derivations.zerotest``: point_fate, the Piecewise rule,
+draw_value) and each test below fails if that rule is weakened.
+"""
+from __future__ import annotations
+
+import json
+
+import flint
+import pytest
+import sympy as sp
+
+from derivations import cli, registry
+from derivations.claims import (Claim, Falsifier, Step, check_claim, check_step, claim_ok,
+                                claim_verdict, exit_code, falsified, step_verdict)
+from derivations.zerotest import (choice, draw_value, numeric_route, point_fate, symbolic_route,
+                                  symbolic_sign_route)
+
+x = sp.Symbol("x", real=True)
+y = sp.Symbol("y", real=True)
+p = sp.Symbol("p", positive=True)
+t = sp.Symbol("t", nonnegative=True)
+
+
+# ---------------------------------------------------------------- Piecewise: every branch
+@pytest.mark.parametrize("expr, expected", [
+    (sp.Piecewise((0, x > 1), (x - 1, True)), "unknown"),                 # one zero branch only
+    (sp.Piecewise((x - 1, x > 1), (0, True)), "unknown"),
+    (sp.Piecewise((x - 1, sp.Eq(x, 1)), (0, True)), "zero"),              # zero where it applies
+    (sp.Piecewise((x - 1, sp.Or(sp.Eq(x, 1), x > 5)), (0, True)), "unknown"),  # not on x > 5
+    (sp.Piecewise((x - 1, sp.Eq(x**2, 1)), (0, True)), "unknown"),        # x = -1 solves it too
+    (sp.Piecewise((p - 1, sp.Eq(p**2, 1)), (0, True)), "zero"),           # p > 0: only p = 1
+    (sp.Piecewise((x - y, sp.And(sp.Eq(x, y), y > 0)), (0, True)), "zero"),
+])
+def test_a_piecewise_is_zero_only_when_every_branch_is(expr, expected):
+    assert symbolic_route(expr) == expected
+
+
+def test_a_piecewise_nonzero_off_the_sampled_points_is_not_verified():
+    """The numeric route draws p in (0, 3) and never sees the branch p > 5: the symbolic
+    route must not call it zero, so the step stays undecided (never verified)."""
+    step = Step(sp.Piecewise((p - 1, sp.Or(sp.Eq(p, 1), p > 5)), (0, True)), 0, "planted")
+    result = check_step(step)
+    assert result.numeric.verdict == "zero"
+    assert result.verdict == "undecided" and result.symbolic == "unknown"
+
+
+# ---------------------------------------------------------------- strict inequalities
+def test_a_strict_inequality_is_refuted_where_the_value_is_exactly_zero():
+    at_zero = check_step(Step(t, 0, "t > 0?", relation=">", domain={t: choice(0)}))
+    assert at_zero.verdict == "refuted" and at_zero.numeric.counterexample == {"t": "0"}
+    assert check_step(Step(t, 0, "t >= 0", relation=">=", domain={t: choice(0)})).verdict == "verified"
+
+
+def test_a_nonnegative_symbol_is_drawn_at_zero_too():
+    import random
+    rng = random.Random(0)
+    values = [draw_value(t, rng) for _ in range(40)]
+    assert 0 in values and all(v >= 0 for v in values)
+    assert check_step(Step(t, 0, "t > 0?", relation=">")).verdict == "refuted"
+
+
+def test_symbolic_sign_route_separates_strict_from_weak():
+    assert symbolic_sign_route(t, ">=") == "holds"
+    assert symbolic_sign_route(t, ">") == "unknown"
+    assert symbolic_sign_route(t + 1, ">") == "holds"
+    assert check_step(Step(x**2, 0, "x^2 > 0?", relation=">")).verdict == "undecided"
+
+
+def _ball(mid, rad=0, imag=0):
+    with flint.ctx.workprec(320):
+        return flint.acb(flint.arb(mid, rad), imag)
+
+
+@pytest.mark.parametrize("value, relation, fate", [
+    (sp.Integer(0), "=", "holds"), (sp.Integer(0), ">=", "holds"), (sp.Integer(0), ">", "fails"),
+    (sp.Rational(-1, 7), ">=", "fails"), (sp.Rational(1, 7), ">", "holds"), (sp.Rational(1, 7), "=", "fails"),
+    (_ball(0, 2.0 ** -300), "=", "holds"),        # tight around 0: evidence of zero
+    (_ball(0, 2.0 ** -300), ">=", "holds"),
+    (_ball(0, 2.0 ** -300), ">", "undecided"),    # cannot tell 0 from a tiny positive value
+    (_ball(0, 2.0 ** -10), "=", "undecided"),     # wide around 0: decides nothing
+    (_ball(-1, 2.0 ** -300), ">=", "fails"),      # certified negative
+    (_ball(1, 2.0 ** -300), ">", "holds"),
+    (_ball(0, 0, 1), "=", "fails"),               # certified non-real, hence non-zero
+    (_ball(1, 0, 1), ">=", "undecided"),          # not real: no sign
+])
+def test_the_rule_for_one_point(value, relation, fate):
+    assert point_fate(value, relation) == fate
+
+
+def test_a_relative_error_far_below_the_tight_radius_is_still_caught():
+    z = sp.Symbol("z", positive=True)
+    assert numeric_route(z ** sp.Rational(1, 3) * sp.Rational(10**40 + 1, 10**40)
+                         - z ** sp.Rational(1, 3)).verdict == "nonzero"
+
+
+# ---------------------------------------------------------------- step and claim verdicts
+@pytest.mark.parametrize("symbolic, numeric, verdict", [
+    (["zero"], ["zero"], "verified"),
+    (["zero", "zero"], ["zero", "zero"], "verified"),
+    (["unknown"], ["zero"], "undecided"),           # simplify alone, or numbers alone, never decide
+    (["zero"], ["undecided"], "undecided"),
+    (["zero", "unknown"], ["zero", "zero"], "undecided"),
+    (["zero"], ["zero", "nonzero"], "refuted"),     # one matrix entry is wrong
+    (["holds"], ["fails"], "refuted"),
+    (["zero"], ["zero", "zero"], "undecided"),      # a part that was not proved symbolically
+    ([], [], "undecided"),
+])
+def test_step_verdict(symbolic, numeric, verdict):
+    assert step_verdict(symbolic, numeric) == verdict
+
+
+@pytest.mark.parametrize("steps, verdict", [
+    (["verified", "verified"], "verified"), (["verified", "undecided"], "undecided"),
+    (["undecided", "refuted"], "refuted"), ([], "undecided"),
+])
+def test_claim_verdict(steps, verdict):
+    assert claim_verdict(steps) == verdict
+
+
+def test_only_a_refuted_conclusion_falsifies():
+    assert falsified("refuted") and not falsified("undecided") and not falsified("verified")
+    assert claim_ok("verified", ["refuted", "refuted"])
+    assert not claim_ok("verified", ["refuted", "undecided"])
+    assert not claim_ok("verified", [])                       # every claim needs a falsifier
+    assert not claim_ok("verified", ["refuted"], error="boom")
+    assert not claim_ok("undecided", ["refuted"])
+
+
+def _toy_claim(identifier: str, *, true: bool = True, falsifier: Step | None = None) -> Claim:
+    conclusion = Step((p + 1) ** 2, p**2 + 2 * p + 1 if true else p**2 + 1, "binomial")
+    drop = falsifier or Step(sp.sqrt(x**2), x, "sqrt(x^2) = x without x > 0")
+    return Claim(identifier, f"toy {identifier}", "toy", [("positive", "p > 0")], lambda: [conclusion],
+                 [Falsifier("positive", "x of any sign", lambda: drop)])
+
+
+def test_a_falsifier_that_is_merely_undecided_makes_the_claim_not_ok():
+    undecided = Step(sp.gamma(p + 1), p * sp.gamma(p) + 0 * p, "no ball enclosure for gamma")
+    result = check_claim(_toy_claim("T-10", falsifier=undecided))
+    assert result.verdict == "verified" and result.falsifiers[0][1].verdict == "undecided"
+    assert not result.ok and result.to_json()["falsifiers"][0]["falsified"] is False
+
+
+def test_exit_code_needs_every_claim_ok():
+    good, bad = check_claim(_toy_claim("T-11")), check_claim(_toy_claim("T-12", true=False))
+    assert good.ok and not bad.ok
+    assert exit_code([good]) == 0
+    assert exit_code([good, bad]) == 1 and exit_code([bad, good]) == 1
+    assert exit_code([]) == 1
+
+
+def test_the_cli_exit_code_is_1_when_only_some_requested_claims_are_ok(monkeypatch, capsys):
+    claims = [_toy_claim("T-13"), _toy_claim("T-14", true=False)]
+    monkeypatch.setattr(registry, "select", lambda names=None: claims)
+    assert cli.main(["--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert [c["ok"] for c in document] == [True, False]
+    monkeypatch.setattr(registry, "select", lambda names=None: claims[:1])
+    assert cli.main([]) == 0

@@ -34,6 +34,7 @@ the quadratic ``G = x²/2``: the falsifier), :meth:`MirrorProblem.dual_energy` (
 """
 from __future__ import annotations
 
+import functools
 import math
 import time as _time
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from numerics.mirror_map import MirrorError, _taylor_friendly, mirror_map
 from numerics.networks import Dataset, LinearModel
 
 __all__ = [
-    "MirrorProblem", "MirrorFlowResult", "mirror_flow", "RescaledFlowResult", "rescaled_flow",
+    "MpVector", "MirrorProblem", "MirrorFlowResult", "mirror_flow", "RescaledFlowResult", "rescaled_flow",
     "rescaled_flow_mp", "mirror_descent", "MirrorDescentResult", "fit_exponent",
 ]
 
@@ -75,6 +76,38 @@ def _neg_dloss_expr(q, loss):
 
 # ----------------------------------------------------------------------------------------
 # the problem: model + data + potential + loss
+
+GUARD_DIGITS = 10  # digits added when a quantity is evaluated on a state of known precision
+
+
+class MpVector(list):
+    """A state of mpf values that remembers the precision (``dps``, decimal digits) it was
+    computed at.  Every result of the arbitrary-precision flows holds its states as
+    ``MpVector``, and :class:`MirrorProblem` evaluates a quantity of one at that precision
+    (plus :data:`GUARD_DIGITS`), whatever mpmath's global precision is: the precision
+    travels with the result.
+
+    >>> v = MpVector([mpmath.mpf(2)], dps=40)
+    >>> v.dps, MpVector(v).dps, MpVector(v[:1], dps=20).dps
+    (40, 40, 20)
+    """
+
+    def __init__(self, values=(), dps: Optional[int] = None):
+        super().__init__(values)
+        self.dps = getattr(values, "dps", None) if dps is None else dps
+
+
+def _at_state_precision(method):
+    """Run ``method(self, theta, ...)`` at the precision ``theta`` carries (if it is an MpVector)."""
+    @functools.wraps(method)
+    def at_precision(self, theta, *args, **kwargs):
+        dps = getattr(theta, "dps", None)
+        if dps is None:
+            return method(self, theta, *args, **kwargs)
+        with mpmath.workdps(max(mpmath.mp.dps, dps + GUARD_DIGITS)):
+            return method(self, theta, *args, **kwargs)
+    return at_precision
+
 
 class MirrorProblem:
     """Mirror flow of ``ℒ(θ) = Σ_i ℓ(y_i f(θ; x_i))`` with potential ``Σ_j φ(θ_j)``.
@@ -129,6 +162,7 @@ class MirrorProblem:
             self._num[module] = (fq, fJ)
         return self._num[module]
 
+    @_at_state_precision
     def margins(self, theta):
         """``q_i(θ)`` — numpy array for float input, list of mpf for mpf input."""
         if _is_mp_vec(theta):
@@ -138,6 +172,7 @@ class MirrorProblem:
             return self.A @ th
         return np.asarray(self._compiled("numpy")[0](list(th)), dtype=float)
 
+    @_at_state_precision
     def margin_grads(self, theta):
         """Rows ``∇q_i(θ)`` (numpy ``(n, P)`` or nested lists of mpf)."""
         if _is_mp_vec(theta):
@@ -147,6 +182,7 @@ class MirrorProblem:
             return self.A
         return np.asarray(self._compiled("numpy")[1](list(th)), dtype=float)
 
+    @_at_state_precision
     def log_loss(self, theta):
         """``log ℒ(θ)`` by log-sum-exp (float or mpf)."""
         q = self.margins(theta)
@@ -154,6 +190,7 @@ class MirrorProblem:
             return _mp_logsumexp([_mp_log_ell(v, self.loss) for v in q])
         return float(_np_logsumexp(_np_log_ell(np.asarray(q), self.loss)))
 
+    @_at_state_precision
     def grad_loss(self, theta):
         """``∇ℒ(θ) = Σ_i ℓ'(q_i) ∇q_i`` (float or mpf)."""
         q = self.margins(theta)
@@ -164,15 +201,18 @@ class MirrorProblem:
         dl = -np.exp(_np_log_neg_dloss(np.asarray(q), self.loss))
         return dl @ np.asarray(J)
 
+    @_at_state_precision
     def theta_of_z(self, z):
         return [self.mirror.inv(v) for v in z] if _is_mp_vec(z) else \
             np.array([self.mirror.inv(float(v)) for v in z])
 
+    @_at_state_precision
     def z_of_theta(self, theta):
         return [self.mirror.dphi(v) for v in theta] if _is_mp_vec(theta) else \
             np.array([self.mirror.dphi(float(v)) for v in theta])
 
     # -- monitored quantities -------------------------------------------------------------
+    @_at_state_precision
     def balances(self, theta, *, G: Optional[Callable] = None) -> list:
         """MF-2: per hidden unit ``Σ_in G(θ_j) − s Σ_out G(θ_j)`` (``G`` of the potential)."""
         if not self.model.units:
@@ -188,11 +228,13 @@ class MirrorProblem:
         """The same with the quadratic ``G = x²/2`` (Du–Hu–Lee): the MF-2 falsifier."""
         return self.balances(theta, G=lambda t: t * t / 2)
 
+    @_at_state_precision
     def dual_energy(self, theta):
         """MF-3: ``Σ_j G(θ_j)``."""
         vals = [self.mirror.G(t) for t in theta]
         return mpmath.fsum(vals) if _is_mp_vec(theta) else float(math.fsum(vals))
 
+    @_at_state_precision
     def energy_rate(self, theta):
         """MF-3 right side ``L Σ_i (−ℓ'(q_i)) q_i``."""
         q = self.margins(theta)
@@ -366,11 +408,11 @@ def mirror_flow(problem: MirrorProblem, theta0: Sequence[Any], t_end: Any, *, dp
     P = problem.P
     with mpmath.workdps(dps + 10):
         if route == "dual":
-            zs = [list(r[:P]) for r in res.y]
-            ths = [[problem.mirror.inv(v) for v in r] for r in zs]
+            zs = [MpVector(r[:P], dps) for r in res.y]
+            ths = [MpVector([problem.mirror.inv(v) for v in r], dps) for r in zs]
         else:
-            ths = [list(r[:P]) for r in res.y]
-            zs = [[problem.mirror.dphi(v) for v in r] for r in ths]
+            ths = [MpVector(r[:P], dps) for r in res.y]
+            zs = [MpVector([problem.mirror.dphi(v) for v in r], dps) for r in ths]
     ew = [r[P] for r in res.y] if energy else None
     return MirrorFlowResult(list(res.t), ths, zs, ew, route, dps, res)
 
@@ -605,8 +647,8 @@ def rescaled_flow_mp(problem: MirrorProblem, s_end: Any, *, dps: int,
     Q = qm = sm = None
     with mpmath.workdps(dps):
         for row in res.y:
-            z = list(row[:P])
-            th = [problem.mirror.inv(v) for v in z]
+            z = MpVector(row[:P], dps)
+            th = MpVector([problem.mirror.inv(v) for v in z], dps)
             q = problem.margins(th)
             zs.append(z)
             thetas.append(th)
@@ -674,8 +716,8 @@ def mirror_descent(problem: MirrorProblem, theta0: Sequence[Any], eta: Any, n_st
             for k in range(n_steps + 1):
                 if k in rec:
                     steps.append(k)
-                    ths.append(list(th))
-                    zs.append(list(z))
+                    ths.append(MpVector(th, dps))
+                    zs.append(MpVector(z, dps))
                 if k == n_steps:
                     break
                 g = problem.grad_loss(th)

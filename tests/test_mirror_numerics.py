@@ -136,6 +136,19 @@ def test_mf2_balance_conserved_and_euclidean_falsifier_drifts(pot_key):
     assert fdrift > 1e-3
 
 
+def test_quantities_of_a_flow_are_evaluated_at_the_flow_precision():
+    """mpmath stays at its global 15 digits here: the states carry their 30 digits (MpVector)
+    and the balance is evaluated at them; stripped of it, the same states show a 15-digit drift."""
+    assert mpmath.mp.dps == 15
+    pr = problem("cosh")
+    r = mirror_flow(pr, list(THETA0_2LAYER), 1, dps=DPS, times=[0, F(1, 2), 1])
+    assert {th.dps for th in r.theta} == {DPS}
+    assert _max_change([pr.balances(th) for th in r.theta]) < mpmath.mpf(10) ** -(DPS - K_DIGITS)
+    assert _max_change([pr.balances(list(th)) for th in r.theta]) > mpmath.mpf(10) ** -(DPS - K_DIGITS)
+    descent = mirror_descent(pr, list(THETA0_2LAYER), F(1, 100), 3, dps=DPS)
+    assert descent.theta[-1].dps == DPS and mpmath.mp.dps == 15
+
+
 def test_mf2_linear_activation_and_logistic_loss():
     for pr in (problem("cosh", "linear"), problem("hyperbolic entropy", loss="logistic")):
         r = mirror_flow(pr, list(THETA0_2LAYER), 1, dps=DPS, times=[0, 1])

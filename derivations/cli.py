@@ -11,6 +11,7 @@ from . import registry
 from .claims import ClaimResult, check_claim, exit_code
 
 MARK = {"verified": "ok ", "refuted": "NO ", "undecided": "?? "}
+MAX_POINTS = 1000  # random points per step: one point of a large claim costs up to a second
 
 
 def _print_result(result: ClaimResult, verbose: bool, out) -> None:
@@ -29,6 +30,22 @@ def _print_result(result: ClaimResult, verbose: bool, out) -> None:
             print(f"       falsifier: drop {falsifier.drops} ({falsifier.setting}): {fate}", file=out)
     if claim.scope and verbose:
         print(f"       scope: {claim.scope}", file=out)
+
+
+def _requested_claims(args) -> list:
+    """The claims to check: those of ``--file`` and ``--loss`` (all of them, or those that
+    the IDs name), and the project's claims that the IDs name (all when nothing is given)."""
+    from .api import loss_claims
+
+    own = [claim for path in args.file for claim in registry.load_file(path)]
+    for k, text in enumerate(args.loss):
+        own += loss_claims(text, prefix="LOSS" if k == 0 else f"LOSS{k + 1}")
+    names = [n.upper() for n in args.claims]
+    own_names = {c.id for c in own} | {c.group for c in own}
+    project_names = [n for n in names if n not in own_names]
+    project = registry.select(project_names) if project_names or not own else []
+    named_own = [c for c in own if c.id in names or c.group in names]
+    return project + (named_own or own)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print a JSON list of results on stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every step and falsifier")
     parser.add_argument("--list", action="store_true", help="list the known claims and exit")
-    parser.add_argument("--points", type=int, default=8, help="random points per step for the numeric route (default 8)")
+    parser.add_argument("--points", type=int, default=8,
+                        help=f"random points per step for the numeric route, 1..{MAX_POINTS} (default 8)")
+    parser.add_argument("--file", action="append", default=[], metavar="FILE.py",
+                        help="also check the claims defined in your own Python file (every Claim at its top level; "
+                        "see the README, 'Your own claims'); without IDs, only the file's claims are checked (repeatable)")
+    parser.add_argument("--loss", action="append", default=[], metavar="EXPR",
+                        help="check your own loss, an expression in w1, w2, ... (at most 4 coordinates): that it is "
+                        "degree-0 (LOSS-1) and that balanced layer flows conserve the 2/L quasi-norm for it (LOSS-2); "
+                        "repeatable (LOSS2-1, ... for the second)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     return parser
 
@@ -63,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return potential_main(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.points < 1:
-        print("error: --points must be at least 1", file=sys.stderr)
+    if not 1 <= args.points <= MAX_POINTS:
+        print(f"error: --points must be in 1..{MAX_POINTS}, got {args.points}", file=sys.stderr)
         return 2
     try:
-        claims = registry.select(args.claims)
-    except KeyError as exc:
+        claims = _requested_claims(args)
+    except (KeyError, ValueError) as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     if args.list:

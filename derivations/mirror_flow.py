@@ -313,9 +313,10 @@ def _generic_balance_step(key: str, loss: str = "exponential", layerwise: bool =
                 label=f"generic phi, balance {what}: {net.describe()}, {loss} loss", display=display)
 
 
-def _concrete_balance_step(potential: pot.Potential, key: str = "squared_relu", *, s=None, G_pos=None,
+def _concrete_balance_step(potential: pot.Potential, key: str | Network = "squared_relu", *, s=None, G_pos=None,
                            label: str = "") -> Step:
-    net = NETWORKS[key]
+    """MF-2 for one potential on one network (a key of :data:`NETWORKS`, or any ``Network``)."""
+    net = NETWORKS[key] if isinstance(key, str) else key
     s = net.activation.degree if s is None else s
     rows = []
     for neuron in net.neurons:

@@ -114,8 +114,11 @@ LATEX_NAMES = {
 }
 
 
-def loss(name: str, w: sp.Matrix) -> sp.Expr:
-    """The loss ``name`` (one of ``LOSSES``) as an expression of the vector ``w``."""
+def loss(name, w: sp.Matrix) -> sp.Expr:
+    """The loss ``name`` (one of ``LOSSES``, or a callable ``w -> expression``, e.g. a user's
+    loss from :func:`derivations.api.user_loss`) as an expression of the vector ``w``."""
+    if callable(name):
+        return name(w)
     try:
         return LOSSES[name](w)
     except KeyError:

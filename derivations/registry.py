@@ -1,5 +1,9 @@
 """The claim registry, keyed by SPEC IDs (``DL-4``) and groups (``DL``, ``MF``).
 
+The project's claims register themselves when their modules are imported; a researcher's
+claims are found in a file (:func:`load_file`): every :class:`Claim` defined at the top
+level of that file, under its own ID and group.
+
 >>> from derivations import registry
 >>> [c.id for c in registry.select(["DL-1"])]
 ['DL-1']
@@ -7,11 +11,13 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import sys
+from pathlib import Path
 
 from .claims import Claim
 
-__all__ = ["register", "select", "all_claims", "groups"]
+__all__ = ["register", "select", "all_claims", "groups", "load_file", "ClaimFileError"]
 
 _CLAIMS: dict[str, Claim] = {}
 _MODULES = ("derivations.deep_lda", "derivations.mirror_flow")  # modules whose import registers claims
@@ -19,7 +25,7 @@ _MODULES = ("derivations.deep_lda", "derivations.mirror_flow")  # modules whose 
 
 def register(claim: Claim) -> Claim:
     if claim.id in _CLAIMS and _CLAIMS[claim.id] is not claim:
-        raise ValueError(f"claim {claim.id} is registered twice")
+        raise ValueError(f"claim {claim.id} is registered twice (IDs must be unique)")
     _CLAIMS[claim.id] = claim
     return claim
 
@@ -29,9 +35,48 @@ def _load() -> None:
         importlib.import_module(module)
 
 
+class ClaimFileError(ValueError):
+    """A claim file that cannot be loaded: missing, not Python, raising, or without claims."""
+
+
+def load_file(path: str | Path) -> list[Claim]:
+    """Run a researcher's claim file and return every ``Claim`` at its top level, in the
+    order they are defined.
+
+    The file is the user's own Python (as a test file is for pytest), run once per path and
+    process.  Its claims are not added to the project's registry (``select()`` stays the
+    project's claims); an ID that clashes with a project claim, or twice in the file, is refused.
+    """
+    path = Path(path)
+    if path.suffix != ".py" or not path.is_file():
+        raise ClaimFileError(f"--file {path}: expected an existing Python file (.py)")
+    name = f"flowproof_user_claims_{abs(hash(str(path.resolve())))}"
+    if name in sys.modules:
+        module = sys.modules[name]
+    else:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file failed: say where, not a traceback of ours
+            raise ClaimFileError(f"--file {path}: running it raised {type(exc).__name__}: {exc}") from exc
+        sys.modules[name] = module
+    claims = [v for v in vars(module).values() if isinstance(v, Claim)]
+    if not claims:
+        raise ClaimFileError(f"--file {path}: defines no Claim at its top level "
+                             "(see the README, 'Your own claims')")
+    taken = {c.id for c in all_claims()}
+    for claim in claims:
+        if claim.id in taken:
+            raise ClaimFileError(f"--file {path}: the ID {claim.id} is taken (by a project claim or "
+                                 "another claim of the file); IDs must be unique")
+        taken.add(claim.id)
+    return claims
+
+
 def _order(claim_id: str):
     group, _, number = claim_id.partition("-")
-    return group, int(number) if number.isdigit() else number
+    return (group, 0, int(number), "") if number.isdigit() else (group, 1, 0, number)
 
 
 def all_claims() -> list[Claim]:

@@ -1,0 +1,89 @@
+"""A researcher's own claims, losses and potentials: the README's example file, as written there."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from derivations import cli
+from derivations.api import loss_claims, mf2_holds, user_loss
+from derivations.claims import check_claim
+from derivations.parsing import ParseError
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_claim_file() -> str:
+    """The first Python block of the README's section on your own claims."""
+    match = re.search(r"## Your own claims.*?```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert match, "the README has no claim-file example"
+    return match.group(1)
+
+
+def test_the_readme_claim_file_checks_and_gives_the_json_contract(tmp_path, capsys):
+    path = tmp_path / "my_claims.py"
+    path.write_text(readme_claim_file())
+    assert cli.main(["--file", str(path), "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["id"] == "MY-1" and result["group"] == "MY" and result["ok"] is True
+    assert {s["verdict"] for s in result["steps"]} == {"verified"}
+    assert [f["falsified"] for f in result["falsifiers"]] == [True]
+
+
+def test_a_planted_mistake_in_the_readme_file_is_refuted(tmp_path, capsys):
+    text = readme_claim_file().replace("(1 - eta**2 * g**2), \"collect", "(1 - eta * g**2), \"collect")
+    assert text != readme_claim_file()
+    path = tmp_path / "wrong_claims.py"
+    path.write_text(text)
+    assert cli.main(["--file", str(path)]) == 1
+    assert "counterexample" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, name, message", [
+    (None, "missing.py", "expected an existing Python file"),
+    ("x = 1", "claims.txt", "expected an existing Python file"),
+    ("def broken(:\n", "syntax.py", "raised SyntaxError"),
+    ("raise RuntimeError('no data here')", "raises.py", "raised RuntimeError: no data here"),
+    ("x = 1", "empty.py", "defines no Claim"),
+    ("from derivations.deep_lda import DL1 as mine", "clash.py", "the ID DL-1 is taken"),
+])
+def test_bad_claim_files_are_refused_with_the_reason(tmp_path, capsys, content, name, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    assert cli.main(["--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_your_loss_degree_zero_or_refuted_with_a_point(capsys):
+    assert cli.main(["--loss", "(w1 + 2*w2)**2 / (w1**2 + w2**2)"]) == 0
+    assert "2/2 claims verified" in capsys.readouterr().out
+    assert cli.main(["--loss", "(w1 + 2*w2)**2 / (w1**2 + w2**2 + 1/10)", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in document] == ["refuted", "refuted"]
+    assert document[0]["steps"][0]["numeric"]["counterexample"]
+
+
+@pytest.mark.parametrize("text", ["__import__('os').system('true')", "w9", "x1 + w1", "3", ""])
+def test_bad_loss_text_is_refused(text, capsys):
+    assert cli.main(["--loss", text]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_loss_claims_api_and_falsifiers():
+    f, d = user_loss("w1*w3/(w1**2 + w3**2)")
+    assert d == 3
+    results = [check_claim(c) for c in loss_claims("w1*w3/(w1**2 + w3**2)", prefix="MINE")]
+    assert [r.claim.id for r in results] == ["MINE-1", "MINE-2"] and all(r.ok for r in results)
+    with pytest.raises(ParseError):
+        user_loss("w5")  # more coordinates than MAX_LOSS_DIM
+
+
+def test_mf2_for_your_potential_on_a_network():
+    assert mf2_holds("x**2/2 + x**4/4", "relu").verdict == "verified"
+    assert mf2_holds("x*asinh(x/a) - sqrt(x**2 + a**2) + a", "linear", a="1/2").verdict == "verified"
+    with pytest.raises(ValueError, match="unknown network"):
+        mf2_holds("x**2/2", "transformer")

@@ -63,11 +63,11 @@ class Step:
         lhs, rhs = sp.sympify(self.lhs), sp.sympify(self.rhs)
         if self.relation in ("<=", "<"):
             lhs, rhs = rhs, lhs
-        if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
-            lhs, rhs = sp.Matrix(lhs), sp.Matrix(rhs)
-            if lhs.shape != rhs.shape:
-                raise ValueError(f"step {self.label or self.reason!r}: shapes {lhs.shape} and {rhs.shape} differ")
-            return list(lhs - rhs)
+        shapes = [e.shape if isinstance(e, sp.MatrixBase) else "scalar" for e in (lhs, rhs)]
+        if shapes[0] != shapes[1]:
+            raise ValueError(f"step {self.label or self.reason!r}: shapes {shapes[0]} and {shapes[1]} differ")
+        if shapes[0] != "scalar":
+            return list(sp.Matrix(lhs) - sp.Matrix(rhs))
         return [lhs - rhs]
 
     @property

@@ -159,3 +159,128 @@ def test_the_cli_exit_code_is_1_when_only_some_requested_claims_are_ok(monkeypat
     assert [c["ok"] for c in document] == [True, False]
     monkeypatch.setattr(registry, "select", lambda names=None: claims[:1])
     assert cli.main([]) == 0
+
+
+# ---------------------------------------------------------------- the pieces under the rules
+# (each pins a mutant that survived our own mutation campaign, benchmarks/mutation.py)
+from derivations import zerotest  # noqa: E402
+from derivations.balls import ball_sign, evaluate_ball  # noqa: E402
+from derivations.claims import chain  # noqa: E402
+from derivations.zerotest import integers, rationals  # noqa: E402
+
+
+@pytest.mark.parametrize("branch, condition, vanishes", [
+    (x - 1, sp.Eq(x, 1), True),
+    (x - 1, sp.Eq(x, 2), False),
+    (sp.Integer(0), x > 1, True),
+    (x - 1, x > 1, False),
+    (x - 1, sp.Or(sp.Eq(x, 1), x > 5), False),
+    (x - 1, sp.Or(sp.Eq(x, 1), sp.Eq(x, 1)), True),
+    (x - 1, sp.Eq(x**2, 1), False),
+    (x**2 - 1, sp.Eq(x**2, 1), True),
+    (x - y, sp.And(sp.Eq(x, y), y > 0), True),
+    (x - 2, sp.And(sp.Eq(x, 1), sp.Eq(x, 2)), True),   # never holds: nothing required
+])
+def test_the_branch_rule(branch, condition, vanishes):
+    assert zerotest._vanishes_under(branch, condition) is vanishes
+
+
+def test_sums_of_nonnegative_terms_are_nonnegative_but_not_positive():
+    i, n = sp.Symbol("i", integer=True), sp.Symbol("n", integer=True, nonnegative=True)
+    a = sp.IndexedBase("a", real=True)
+    total = sp.Sum(a[i] ** 2, (i, 1, n))
+    assert symbolic_sign_route(total, ">=") == "holds"
+    assert symbolic_sign_route(total, ">") == "unknown"            # n = 0 gives 0
+    assert symbolic_sign_route(sp.Sum(a[i], (i, 1, n)), ">=") == "unknown"
+    half = sp.Symbol("h", positive=True)                            # bounds must be integers
+    assert zerotest._sum_of_nonnegative_terms(sp.Sum(a[i] ** 2, (i, half, n))) is False
+
+
+@pytest.mark.parametrize("symbol, must, boundary", [
+    (sp.Symbol("n", integer=True, positive=True), lambda v: v >= 1, 1),
+    (sp.Symbol("n", integer=True, nonnegative=True), lambda v: v >= 0, 0),
+    (sp.Symbol("n", integer=True), lambda v: True, 0),
+    (sp.Symbol("r", positive=True), lambda v: v > 0, None),
+    (sp.Symbol("r", negative=True), lambda v: v < 0, None),
+    (sp.Symbol("r", nonnegative=True), lambda v: v >= 0, 0),
+    (sp.Symbol("r", nonpositive=True), lambda v: v <= 0, 0),
+])
+def test_random_points_respect_the_assumptions_and_reach_the_boundary(symbol, must, boundary):
+    import random
+    rng = random.Random(1)
+    values = [draw_value(symbol, rng) for _ in range(200)]
+    assert all(must(v) for v in values)
+    if boundary is not None:
+        assert boundary in values
+    if symbol.is_integer:
+        assert all(v.is_Integer for v in values)
+    if not (symbol.is_nonnegative or symbol.is_nonpositive):
+        assert min(values) < 0 < max(values) or symbol.is_positive or symbol.is_negative
+
+
+def test_samplers_stay_inside_their_interval():
+    import random
+    rng = random.Random(2)
+    draws = [rationals(0, 1, max_den=3)(rng) for _ in range(300)]
+    assert all(0 < v < 1 for v in draws) and set(draws) == {sp.Rational(1, 2), sp.Rational(1, 3), sp.Rational(2, 3)}
+    assert {integers(2, 3)(rng) for _ in range(50)} == {2, 3}
+
+
+def test_the_numeric_route_counts_its_points():
+    exact = numeric_route((p + 1) ** 2 - p**2 - 2 * p - 1, points=5)
+    assert (exact.verdict, exact.points, exact.exact_points, exact.ball_points) == ("zero", 5, 5, 0)
+    balls = numeric_route(sp.log(p * 2) - sp.log(p) - sp.log(2), points=3)
+    assert (balls.verdict, balls.points, balls.exact_points, balls.ball_points) == ("zero", 3, 0, 3)
+
+
+def test_every_point_a_pole_is_undecided_and_said():
+    outcome = numeric_route(1 / (p - 1), {p: choice(1)}, points=4)
+    assert outcome.verdict == "undecided" and outcome.points == 0 and "no admissible point" in outcome.note
+
+
+def test_an_indexed_symbol_is_drawn_from_its_base_sampler():
+    k = sp.IndexedBase("k")
+    i = sp.Symbol("i", integer=True)
+    outcome = numeric_route(k[i] - 2, {k: choice(3), i: choice(1)})
+    assert outcome.verdict == "nonzero" and outcome.counterexample["k[i]"] == "3"
+
+
+def test_the_tight_radius_is_half_the_ball_precision():
+    assert point_fate(_ball(0, 2.0 ** -130), "=") == "undecided"    # 2^-130 > 2^-160: not tight
+
+
+def test_ball_signs_and_powers():
+    with flint.ctx.workprec(128):
+        zero, one, minus = flint.acb(0), flint.acb(1), flint.acb(-1)
+    assert (ball_sign(zero), ball_sign(one), ball_sign(minus)) == (0, 1, -1)
+    root = evaluate_ball(sp.sqrt(2), 128)
+    assert abs(float(root.real.mid()) - 2 ** 0.5) < 1e-15 and root.real.rad() < 1e-30
+    assert abs(float(evaluate_ball(sp.Integer(2) ** sp.Rational(3, 2), 128).real.mid()) - 2 ** 1.5) < 1e-15
+
+
+def test_a_claim_group_is_the_prefix_of_its_id():
+    assert _toy_claim("T-15").group == "T" and _toy_claim("ABC-7").group == "ABC"
+
+
+def test_chain_labels_and_shapes():
+    steps = chain(x, (x + 0, "add nothing", "first"), (1 * x, "multiply by one"), display=r"\xi")
+    assert [s.label for s in steps] == ["first", ""] and [s.display for s in steps] == [r"\xi", ""]
+    with pytest.raises(ValueError, match=r"step 'mismatch': shapes \(2, 1\) and \(1, 1\)"):
+        Step(sp.Matrix([x, y]), sp.Matrix([x]), "reason", label="mismatch").differences()
+    with pytest.raises(ValueError, match=r"step 'the reason': shapes \(2, 1\) and scalar differ"):
+        Step(sp.Matrix([x, y]), 0, "the reason").differences()
+
+
+def test_the_reported_numeric_outcome_is_the_undecided_part():
+    step = Step(sp.Matrix([p, sp.gamma(p + 1)]), sp.Matrix([p, p * sp.gamma(p)]), "second entry: no ball for gamma")
+    result = check_step(step)
+    assert result.verdict == "undecided" and result.numeric.verdict == "undecided"
+
+
+def test_timings_are_measured_not_made_up():
+    import time
+    started = time.perf_counter()
+    result = check_claim(_toy_claim("T-16"))
+    elapsed = time.perf_counter() - started
+    assert 0 < result.seconds <= elapsed
+    assert all(0 < r.seconds <= elapsed for r in result.steps)

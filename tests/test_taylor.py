@@ -5,6 +5,7 @@ conserved quantity must hold to ``10**-(dps - K_DIGITS)`` (K_DIGITS = 5 digits l
 to error accumulation over the O(10..1000) steps of these problems; the design
 target of the integrator is ``10**-(dps - 10)``).
 """
+import math
 from fractions import Fraction
 import json
 
@@ -366,3 +367,22 @@ def test_bad_arguments():
         integrate(object(), [1], 1, dps=20)
     with pytest.raises(ValueError, match="neither state nor params"):
         TaylorSystem([y], [y * x])
+
+
+@pytest.mark.parametrize("y0", [1, 10, Fraction(1, 10)])
+@pytest.mark.parametrize("dps", [20, 50])
+def test_the_step_size_rule(dps, y0):
+    """y' = -y from y0: the Taylor coefficients are y0 (-1)^j / j!, so the first step of the
+    documented rule is h = safety · min((eps (p-1)!/|y0|)^(1/(p-1)), (eps p!/|y0|)^(1/p))
+    with eps = 10^-dps · max(1, |y0|), safety = exp(-0.7/(p-1)), p = ceil(dps ln 10 / 2) + 1."""
+    starts = []
+    res = integrate(DECAY, [y0], 50, dps=dps, progress=lambda t, steps: starts.append(t))
+    p = math.ceil(dps * math.log(10) / 2) + 1
+    assert res.order == p
+    with mpmath.workdps(60):
+        y0_ = mpmath.mpf(y0.numerator) / y0.denominator if isinstance(y0, Fraction) else mpmath.mpf(y0)
+        eps = mpmath.mpf(10) ** -dps * max(1, y0_)
+        h = mpmath.exp(-mpmath.mpf(0.7) / (p - 1)) * min(
+            (eps * mpmath.factorial(j) / y0_) ** (mpmath.mpf(1) / j) for j in (p - 1, p))
+        assert abs(starts[0] - h) <= 1e-12 * h
+    assert res.steps == len(starts) and res.max_step >= float(h) * (1 - 1e-12)

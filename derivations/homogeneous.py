@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _C = sp.Symbol("c", positive=True)  # the scaling factor
+Z = sp.Symbol("z", real=True)  # the pre-activation in a user's activation
 
 
 class NotHomogeneous(ValueError):
@@ -78,9 +79,14 @@ class Activation:
 
     name: str
     slope: sp.Rational = sp.Integer(0)
+    #: a user's activation: its expressions in :data:`Z` on the active and inactive regions
+    on_active: sp.Expr | None = None
+    on_inactive: sp.Expr | None = None
 
     def __call__(self, z: sp.Expr, active=1) -> sp.Expr:
         active = sp.sympify(active)
+        if self.on_active is not None:
+            return (active * self.on_active + (1 - active) * self.on_inactive).xreplace({Z: z})
         if self.name == "linear":
             return z
         if self.name == "relu":
@@ -91,9 +97,25 @@ class Activation:
             return active * z**2
         raise ValueError(f"unknown activation {self.name!r}; known: linear, relu, leaky_relu, squared_relu")
 
+    @classmethod
+    def from_text(cls, on_active: str, on_inactive: str = "0", name: str | None = None) -> "Activation":
+        """A user's activation, e.g. ``Activation.from_text("z**3")`` (cubic ReLU): its
+        expressions in ``z`` on the two regions; its degree is derived (:attr:`degree`) and an
+        activation that is not positively homogeneous is refused (:class:`NotHomogeneous`).
+
+        >>> Activation.from_text("z**3").degree
+        3
+        """
+        from .parsing import parse_expression
+
+        active, inactive = (sp.sympify(parse_expression(t, {"z": Z}, exact=True)) for t in (on_active, on_inactive))
+        activation = cls(name or f"sigma(z) = {sp.sstr(active)} / {sp.sstr(inactive)}", sp.Integer(0), active, inactive)
+        _ = activation.degree  # refuse a non-homogeneous activation now
+        return activation
+
     @property
     def uses_regions(self) -> bool:
-        return self.name != "linear"
+        return self.name != "linear" and self.on_active != self.on_inactive
 
     @cached_property
     def degree(self) -> sp.Expr:
@@ -101,9 +123,9 @@ class Activation:
         where the activation is not identically zero)."""
         z = sp.Symbol("z", real=True, nonzero=True)
         s = homogeneity_degree(self(_C * z, 1), self(z, 1))
-        if self.name == "leaky_relu" and self.slope != 0:
+        if (self.name == "leaky_relu" and self.slope != 0) or (self.on_inactive not in (None, 0)):
             if homogeneity_degree(self(_C * z, 0), self(z, 0)) != s:
-                raise NotHomogeneous("leaky ReLU: different degrees on the two regions")
+                raise NotHomogeneous(f"{self.name}: different degrees on the two regions")
         return s
 
 

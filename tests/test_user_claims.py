@@ -87,3 +87,18 @@ def test_mf2_for_your_potential_on_a_network():
     assert mf2_holds("x*asinh(x/a) - sqrt(x**2 + a**2) + a", "linear", a="1/2").verdict == "verified"
     with pytest.raises(ValueError, match="unknown network"):
         mf2_holds("x**2/2", "transformer")
+
+
+def test_your_activation_as_an_expression():
+    from derivations.homogeneous import Activation, Network, NotHomogeneous
+
+    cubic = Activation.from_text("z**3")
+    net = Network((2, 2, 1), cubic, n_data=2, regions="mixed")
+    assert (cubic.degree, net.degree) == (3, 4)
+    assert mf2_holds("cosh(x) - 1", net).verdict == "verified"
+    assert Activation.from_text("z", "z/5").degree == 1                  # a leaky ReLU, spelled out
+    for bad in (("z + z**2", "0"), ("z**2", "z")):
+        with pytest.raises(NotHomogeneous):
+            Activation.from_text(*bad)
+    with pytest.raises(ParseError):
+        Activation.from_text("z.__class__")

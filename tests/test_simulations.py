@@ -7,12 +7,14 @@ precision ``dps ∈ {30, 50}``; the un-reduced layer flow is integrated with the
 and the claims are checked on its output.
 
 Tolerance: a conserved quantity ``q`` must satisfy
-``max_t |q(t) − q(0)| ≤ 10^-(dps − K_DIGITS) · max(1, |q(0)|)`` with ``K_DIGITS = 10``, the
-number of digits the integrator documents as not guaranteed (``TaylorResult``: "only
-about dps − 10 digits are guaranteed").  Measured drifts are ~10^-(dps+1) (see
-``python -m numerics evidence``).  The same bound applies to ``max |w_layers − w_other|``
-between two separately integrated flows.  A falsifier must drift by more than
-``FALSIFIER_MIN = 1e-6``, i.e. at least 14 orders above the tolerance at 30 digits.
+``max_t |q(t) − q(0)| ≤ 10^-(dps − K_DIGITS) · max(1, |q(0)|)`` with ``K_DIGITS = 3``; the
+same bound applies to ``max |w_layers − w_other|`` between two separately integrated flows.
+Measured over the ci-profile examples of the two conservation tests below (113 values,
+drift / (10^-dps · scale)): the real integrator at most 10^1.43 (median 10^-2.0); with the
+working precision cut by 10 bits (3 digits) at most 10^4.25 (median 10^3.1), by 33 bits
+at most 10^11.7; without guard bits at most 10^1.9 (median 10^0.2).  So a lost digit group
+fails, and the real drifts stay 1.5 orders inside.  A falsifier must drift by more than
+``FALSIFIER_MIN = 1e-6``, far above the tolerance at 30 digits.
 
 Sizes: every test sets ``max_examples`` as a fraction of the active profile's (``ci``/``dev``:
 25, ``thorough``: 400), so the file runs in about two minutes with ``ci``.
@@ -32,7 +34,7 @@ from numerics.data import gaussian_two_class, orthant_trap_data
 from numerics.flows import build_flow
 from numerics.simulate import gd_run, layer_init, simulate, simulate_float64
 
-K_DIGITS = 10
+K_DIGITS = 3
 FALSIFIER_MIN = mpmath.mpf("1e-6")
 T = sp.Rational(1, 2)
 MAGNITUDES = [sp.Rational(k, 8) for k in range(4, 9)]          # 1/2 .. 1
@@ -229,7 +231,7 @@ def test_orthant_is_invariant(case):
     res = simulate("layer", u0, 2, data=data, dps=dps, outputs=21)
     assert _signed_min(res) > 0
     # Gronwall: |w_i(t)| >= |w_i(0)| exp(-C t) stays far above the integration error
-    assert _signed_min(res) > tol(dps) * 10**6
+    assert _signed_min(res) > mpmath.mpf(10) ** -(dps - 16)
 
 
 def test_orthant_falsifiers_cross_zero():

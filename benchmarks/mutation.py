@@ -40,13 +40,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT_FILE = ROOT / "benchmarks" / "mutation_equivalent.json"
 
-_ENGINE_TESTS = ("tests/test_gate.py", "tests/test_engine.py", "tests/test_parsing.py")
+_ENGINE_TESTS = ("tests/test_gate.py", "tests/test_engine.py", "tests/test_parsing.py",
+                 "tests/test_derivations_cli.py")
 #: target module -> the tests that pin it (fast subsets; the full suite is not run per mutant)
 TARGETS: dict[str, tuple[str, ...]] = {
     "derivations/claims.py": _ENGINE_TESTS,
     "derivations/zerotest.py": _ENGINE_TESTS,
     "derivations/balls.py": _ENGINE_TESTS,
-    "derivations/cli.py": _ENGINE_TESTS,
+    "derivations/cli.py": _ENGINE_TESTS + ("tests/test_user_claims.py",),
     "derivations/parsing.py": ("tests/test_parsing.py",),
     "numerics/taylor.py": ("tests/test_taylor.py",),
     "numerics/mirror_map.py": ("tests/test_mirror_numerics.py", "tests/test_potentials.py"),

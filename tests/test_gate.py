@@ -284,3 +284,25 @@ def test_timings_are_measured_not_made_up():
     elapsed = time.perf_counter() - started
     assert 0 < result.seconds <= elapsed
     assert all(0 < r.seconds <= elapsed for r in result.steps)
+
+
+_CLOSED = [sp.sqrt(2), sp.Integer(2) ** sp.Rational(3, 2), sp.Rational(2, 3) ** -3, sp.Integer(3) ** -2,
+           sp.Rational(5, 7) ** 4, sp.pi, sp.E, sp.I * sp.I + sp.Rational(1, 3), sp.exp(sp.Rational(1, 3)),
+           sp.log(5), sp.sin(1), sp.cos(2), sp.tan(sp.Rational(1, 2)), sp.sinh(1), sp.cosh(2),
+           sp.tanh(3), sp.asinh(2), sp.acosh(3), sp.atanh(sp.Rational(1, 3)), sp.atan(5),
+           sp.Abs(sp.Rational(-2, 3)), sp.sign(3 - sp.pi), sp.Rational(1, 3) + sp.sqrt(3) * sp.pi,
+           sp.Mul(2, sp.sqrt(5), sp.log(2), evaluate=False)]
+
+
+@pytest.mark.parametrize("expr", _CLOSED, ids=str)
+def test_ball_enclosures_contain_the_value(expr):
+    """Every node of the ball walker against mpmath at 60 digits: the ball contains the value
+    and is tight (radius below 2^-100 at 128 bits)."""
+    import mpmath
+    ball = evaluate_ball(expr, 128)
+    with mpmath.workdps(60):
+        value = mpmath.mpmathify(sp.N(expr, 60))
+        got = mpmath.mpf(ball.real.mid().str(50, radius=False)) + 1j * mpmath.mpf(ball.imag.mid().str(50, radius=False))
+        assert abs(got - value) < mpmath.mpf(2) ** -100
+    assert ball.real.rad() < 2.0 ** -100 and ball.imag.rad() < 2.0 ** -100
+    assert evaluate_ball(sp.I, 64).imag.mid() == 1 and evaluate_ball(sp.I, 64).real.mid() == 0

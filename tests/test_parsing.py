@@ -107,3 +107,23 @@ def test_non_rational_or_infinite_numbers_are_refused(text):
 @given(st.fractions(max_denominator=10**6))
 def test_every_fraction_reads_back(value):
     assert parse_number(str(value)) == sp.Rational(value.numerator, value.denominator)
+
+
+def test_the_limits_sit_where_they_are_documented():
+    from derivations.parsing import MAX_BITS, MAX_DIGITS, MAX_LENGTH
+    longest = "x" + " " * (MAX_LENGTH - 1)
+    assert parse_expression(longest, SYMBOLS) == x
+    with pytest.raises(ParseError, match=f"at most {MAX_LENGTH}"):
+        parse_expression(longest + " ", SYMBOLS)
+    assert parse_number("9" * MAX_DIGITS) == 10**MAX_DIGITS - 1
+    with pytest.raises(ParseError, match="too large"):
+        parse_number("9" * (MAX_DIGITS + 1))
+    assert parse_number(f"1e-{MAX_EXPONENT}") == sp.Rational(1, 10**MAX_EXPONENT)
+    with pytest.raises(ParseError, match="too large"):
+        parse_number(f"1e-{MAX_EXPONENT + 1}")
+    assert parse_expression(f"x**{MAX_EXPONENT}", SYMBOLS) == x**MAX_EXPONENT
+    assert parse_expression(f"x**(-{MAX_EXPONENT})", SYMBOLS) == x**-MAX_EXPONENT
+    # the size estimate counts the literal 2 as 2 bits: (2**1000)**5 is estimated at MAX_BITS
+    assert MAX_BITS == 10_000 and parse_number("(2**1000)**5") == 2**5000
+    with pytest.raises(ParseError, match="bits"):
+        parse_number("(2**1000)**6")

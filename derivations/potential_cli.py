@@ -31,9 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
             "convex conjugate phi* (Legendre transform, when it has a closed form), G(x) = x phi'(x) - phi(x) = "
             "phi*(phi'(x)), the per-neuron balance law of mirror flow (MF-2), the horizon function (lp with p, l1 or "
             "l_oo; MF-4) and the rate at which the normalized sublevel sets approach it. Requirements, checked in "
-            "order: parse, symbols (only x and declared parameters), even, strictly convex, phi' onto R, phi(0) "
-            "finite (a non-zero phi(0) is subtracted, with a note), horizon exists. A failed requirement is reported "
-            "by name with exit code 2."
+            "order: parameter (each --param a name other than x with a positive exact VALUE), parse, symbols (only x "
+            "and declared parameters), real, even, strictly convex (on all of R), phi' onto R, phi(0) finite (a "
+            "non-zero phi(0) is subtracted, with a note), differentiable at 0, horizon exists. A failed requirement "
+            "is reported by name with exit code 2. The text is read, never evaluated as Python."
         ),
         epilog='Examples: python -m derivations potential "cosh(x) - 1";  '
         'python -m derivations potential "x*asinh(x/a) - sqrt(x**2 + a**2) + a" --param a=1/2 --json',
@@ -41,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("expression", metavar="EXPR", help='sympy expression in x, e.g. "x**2/2 + x**4/4"')
     parser.add_argument("--json", action="store_true", help="print the derived objects as JSON on stdout")
     parser.add_argument("--param", action="append", default=[], metavar="NAME[=VALUE]",
-                        help="declare a positive parameter (VALUE, default 1, is used for the numeric rate); repeatable")
+                        help="declare a positive parameter; VALUE (default 1), an exact number such as 1/2 or 0.1, is used for "
+                             "the numeric checks and the rate; repeatable")
     parser.add_argument("--no-rate", action="store_true", help="skip the numeric approach-rate measurement")
     parser.add_argument("--scales", default=",".join(map(str, DEFAULT_SCALES)), metavar="E1,E2,...",
                         help="exponents e of the levels c = 10**e for the rate (default %(default)s)")
@@ -49,13 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parameters(specs: list[str]) -> dict:
+    """``--param NAME[=VALUE]`` → ``{NAME: VALUE text or None}``; the names and values are
+    checked (and VALUE read exactly, never evaluated) by ``from_expression``."""
     params = {}
     for spec in specs:
-        name, _, value = spec.partition("=")
-        name = name.strip()
-        if not name.isidentifier() or name.startswith("_") or name == "x":
-            raise PotentialError("symbols", f"--param {spec!r}: expected NAME or NAME=VALUE with a name other than x")
-        params[name] = value.strip() or None
+        name, equals, value = (part.strip() for part in spec.partition("="))
+        if name in params:
+            raise PotentialError("parameter", f"--param {name} is declared twice")
+        params[name] = value if equals else None
     return params
 
 
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 — bad input must not end in a traceback from deep inside sympy
         if not isinstance(exc, PotentialError):
             exc = PotentialError("derivation", f"sympy failed on {args.expression!r}: {type(exc).__name__}: {exc}")
-        message = f"error: {exc}"
+        message = "error: " + " ".join(str(exc).split("\n"))  # one line, whatever sympy said
         print(message, file=sys.stderr)
         if args.json:
             json.dump({"input": args.expression, "error": {"requirement": exc.requirement, "message": exc.detail}},

@@ -20,10 +20,30 @@ symbol :data:`x`) and derives, lazily and mechanically,
 Everything is derived on the half line ``x > 0`` (sympy symbol :data:`X_POS`) and extended
 by parity (``φ`` even, ``φ'`` odd), which avoids ``d|x|/dx = sign(x)`` (SPEC Part C).
 
-:func:`from_expression` turns a user's text into a Potential, checking the requirements in
-order and raising :class:`PotentialError` naming the first one that fails. Policy for
-``φ(0) ≠ 0``: ``φ`` is normalized to ``φ − φ(0)`` (nothing in the mirror flow depends on
-the constant) and a note says so.
+:func:`from_expression` turns a user's text into a Potential (:func:`validate` does the
+same for a sympy expression, from requirement 3 on), checking the requirements in this
+order and raising :class:`PotentialError` naming the first one that fails:
+
+1. ``parameter``  — each declared parameter is an identifier other than ``x`` and the
+   function names, with a positive exact value read by :func:`derivations.parsing.parse_number`;
+2. ``parse``      — the text is read by :func:`derivations.parsing.parse_expression`
+   (never evaluated as Python; decimals are exact rationals);
+3. ``symbols``    — no name other than ``x``, the functions and the declared parameters;
+4. ``real``       — ``φ`` real on R (sympy; else a certified imaginary part at ``±t``,
+   ``t`` a probe point, refutes it and a note says it was only sampled);
+5. ``even``       — ``φ(−x) = φ(x)`` (symbolically, else at rational points);
+6. ``strictly convex`` — ``φ''`` is not negative at the probe points and not 0 at all of
+   them, and ``φ'' ≥ 0`` on all of R by :func:`check_convexity`: sympy, else a
+   ball-arithmetic cover of ``[0, 2^30]`` and the sign of ``φ''`` as ``x → 0+`` and
+   ``x → ∞``; a certified negative interval refutes it, an undecided one is a note;
+7. ``phi' onto R`` — ``lim_{x→∞} φ'(x) = +∞`` (a finite limit means φ* is +∞ outside a
+   bounded interval);
+8. ``phi(0)``     — finite; a non-zero value is subtracted (noted: nothing in the mirror
+   flow depends on the constant);
+9. ``differentiable at 0`` — ``φ'(0+) = 0``, so that the odd ``φ'`` is continuous (with 6.,
+   ``φ`` is then convex on all of R); a kink is refused, and the message says what is not
+   derived for such a non-smooth potential;
+10. ``horizon``   — ``lim φ(uX)/φ(X)`` exists and is ``u^p`` (p ≥ 1) or 0.
 
 >>> quadratic().conjugate
 y**2/2
@@ -37,27 +57,32 @@ from __future__ import annotations
 
 import io
 import keyword
-import random
+import math
+import numbers
 import signal
 import threading
 import tokenize
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, reduce
 
+import flint
 import mpmath
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
+from .balls import _UNARY as _BALL_FUNCTIONS
 from .balls import BallError, ball_sign, evaluate_ball
+from .parsing import FUNCTIONS, MAX_LENGTH, ParseError, parse_expression, parse_number
 from .zerotest import rationals, symbolic_route
 
 __all__ = [
     "x", "y", "X_POS", "Y_POS", "U", "V",
     "Parameter", "Horizon", "Approach", "Potential", "PotentialError",
     "quadratic", "p_power", "hyperbolic_entropy", "cosh_potential", "quadratic_quartic", "quadratic_power",
-    "catalogue", "classify_horizon", "from_expression", "DEFAULT_SCALES",
+    "catalogue", "classify_horizon", "from_expression", "validate", "exact_number", "check_convexity",
+    "interval_function", "ball_cover", "Cover", "DEFAULT_SCALES",
 ]
 
 x = sp.Symbol("x", real=True)
@@ -309,6 +334,11 @@ class Potential:
         return {p.symbol: sp.sympify(p.value) for p in self.params}
 
     @property
+    def visible_conditions(self) -> dict:
+        """``p → p + 1`` for each parameter ``p > 1``: sympy then knows ``p − 1 > 0``."""
+        return {p.symbol: p.symbol + 1 for p in self.params if p.text.endswith("> 1")}
+
+    @property
     def has_abs(self) -> bool:
         return self.phi.has(sp.Abs, sp.sign)
 
@@ -376,7 +406,7 @@ class Potential:
     def _proved_inverse(self, inverse: sp.Expr) -> bool:
         """A candidate inverse is kept only if sympy proves one of the two compositions is the identity
         (with the parameter conditions visible, e.g. p = 1 + r, r > 0)."""
-        visible = {p.symbol: p.symbol + 1 for p in self.params if p.text.endswith("> 1")}
+        visible = self.visible_conditions
         for difference in (self.dphi_pos.xreplace({X_POS: inverse}) - Y_POS,
                            inverse.xreplace({Y_POS: self.dphi_pos}) - X_POS):
             try:
@@ -605,7 +635,7 @@ def p_power(p=None) -> Potential:
     """``|x|^p/p``; ``p=None`` keeps ``p`` symbolic (p > 1, value 3 for numeric rates)."""
     if p is None:
         return Potential("p-power", sp.Abs(x) ** P / P, (_p,))
-    p = sp.nsimplify(p)
+    p = exact_number(p, what="p-power: p")
     if not p > 1:
         raise ValueError(f"p-power needs p > 1, got {p}")
     phi = x**p / p if p.is_integer and p.is_even else sp.Abs(x) ** p / p
@@ -617,7 +647,7 @@ def hyperbolic_entropy(alpha=None) -> Potential:
     """``x asinh(x/α) − √(x² + α²) + α``; ``alpha=None`` keeps α symbolic (α > 0)."""
     if alpha is None:
         return Potential("hyperbolic entropy", x * sp.asinh(x / ALPHA) - sp.sqrt(x**2 + ALPHA**2) + ALPHA, (_alpha,))
-    a = sp.nsimplify(alpha)
+    a = exact_number(alpha, what="hyperbolic entropy: alpha")
     if not a > 0:
         raise ValueError(f"hyperbolic entropy needs alpha > 0, got {a}")
     return Potential(f"hyperbolic entropy (alpha={a})", x * sp.asinh(x / a) - sp.sqrt(x**2 + a**2) + a)
@@ -636,7 +666,7 @@ def quadratic_quartic() -> Potential:
 @lru_cache(maxsize=None)
 def quadratic_power(p=3) -> Potential:
     """``x²/2 + |x|^p/p`` with a numeric ``p > 1`` (horizon ``ℓ_max(2,p)``)."""
-    p = sp.nsimplify(p)
+    p = exact_number(p, what="quadratic + p-power: p")
     if not p > 1:
         raise ValueError(f"quadratic + p-power needs p > 1, got {p}")
     power = x**p if p.is_integer and p.is_even else sp.Abs(x) ** p
@@ -649,93 +679,343 @@ def catalogue() -> list[Potential]:
             quadratic_power(3), quadratic_power(sp.Rational(3, 2))]
 
 
-# ----------------------------------------------------------------------------- user input
-_FUNCTIONS = {
-    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
-    "asinh": sp.asinh, "acosh": sp.acosh, "atanh": sp.atanh, "atan": sp.atan, "sin": sp.sin, "cos": sp.cos,
-    "Abs": sp.Abs, "abs": sp.Abs, "cbrt": sp.cbrt, "pi": sp.pi, "E": sp.E,
-}
-_OPERATORS = {"+", "-", "*", "/", "**", "(", ")", ","}
+# ----------------------------------------------------------------------------- numbers and names from users
 _PROBE_POINTS = [sp.Rational(k) for k in ("1/10", "1/3", "1/2", "1", "3/2", "2", "3", "5", "10", "31/3", "40")]
 
 
-def _parse(text: str, params: Mapping[str, object]) -> sp.Expr:
-    """Parse ``text`` with a whitelist of tokens (no attribute access, no dunders, no builtins)."""
-    if not isinstance(text, str) or not text.strip():
-        raise PotentialError("parse", "empty expression")
-    local = {"x": x}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise PotentialError("parse", f"cannot tokenize {text!r}: {exc}") from None
-    for tok in tokens:
-        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
-            continue
-        if tok.type == tokenize.NUMBER:
-            if tok.string.lower().endswith("j"):
-                raise PotentialError("parse", f"complex literal {tok.string!r} is not allowed")
-            continue
-        if tok.type == tokenize.OP and tok.string in _OPERATORS:
-            continue
-        if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string) and not tok.string.startswith("_"):
-            if tok.string not in _FUNCTIONS and tok.string not in local:
-                local[tok.string] = sp.Symbol(tok.string, positive=True) if tok.string in params else sp.Symbol(tok.string, real=True)
-            continue
-        raise PotentialError("parse", f"token {tok.string!r} at column {tok.start[1]} is not allowed "
-                                      "(use x, numbers, + - * / ** ( ) and " + ", ".join(sorted(_FUNCTIONS)) + ")")
-    namespace = {"__builtins__": {}, "Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational,
-                 "Symbol": sp.Symbol, **_FUNCTIONS}
-    try:
-        expr = parse_expr(text, local_dict=local, global_dict=namespace, transformations=standard_transformations,
-                          evaluate=True)
-    except (SyntaxError, TypeError, ValueError, AttributeError, NameError, ZeroDivisionError, tokenize.TokenError) as exc:
-        raise PotentialError("parse", f"cannot parse {text!r}: {type(exc).__name__}: {exc}") from None
-    if not isinstance(expr, sp.Expr):
-        raise PotentialError("parse", f"{text!r} is not a scalar expression")
-    return expr
+def exact_number(value, *, what: str = "value") -> sp.Expr:
+    """An exact real number from ``value``: text through :func:`derivations.parsing.parse_number`
+    (never evaluated as Python), ints and fractions as rationals, floats by ``nsimplify``, sympy
+    numbers as they are.  Raises ``ValueError`` (a :class:`ParseError` for text)."""
+    if isinstance(value, str):
+        return parse_number(value, what=what)
+    if isinstance(value, numbers.Rational) and not isinstance(value, bool):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, float) and math.isfinite(value):
+        return sp.nsimplify(value, rational=True)
+    if isinstance(value, sp.Basic) and value.is_number and value.is_extended_real and value.is_finite:
+        return value
+    raise ValueError(f"{what}: expected a finite real number or its text, got {value!r}")
 
 
+def _declare(params: Mapping[str, object] | Sequence[str]) -> tuple[Parameter, ...]:
+    """The declared parameters: positive symbols with a positive exact value (``None`` → 1)."""
+    if not isinstance(params, Mapping):
+        params = dict.fromkeys(params)
+    declared = []
+    for name, value in params.items():
+        if (not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name)
+                or name.startswith("_") or name == "x" or name in FUNCTIONS):
+            raise PotentialError("parameter", f"{name!r} cannot name a parameter: use an identifier other than x "
+                                              "that does not start with '_' and is not one of " + ", ".join(sorted(FUNCTIONS)))
+        try:
+            number = sp.Integer(1) if value is None else exact_number(value, what=f"parameter {name}")
+        except ValueError as exc:
+            raise PotentialError("parameter", str(exc)) from None
+        if not number > 0:
+            raise PotentialError("parameter", f"parameter {name} must be positive, got {sp.sstr(number)}")
+        declared.append(Parameter(sp.Symbol(name, positive=True), f"{name} > 0", rationals(0, 3), number))
+    return tuple(declared)
+
+
+def _tokens(text: str) -> list[tokenize.TokenInfo]:
+    """The tokens of a readable ``text`` (at most :data:`MAX_LENGTH` characters), else ``[]``."""
+    if not isinstance(text, str) or len(text) > MAX_LENGTH:
+        return []
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+
+
+def _read(text: str, symbols: Mapping[str, sp.Symbol]) -> tuple[sp.Expr, tuple[str, ...]]:
+    """``text`` read by :func:`parse_expression` (decimals exact) and its notes; a name that
+    is neither x, a declared parameter nor a function is refused as ``symbols``, other text as ``parse``."""
+    tokens = _tokens(text)
+    try:
+        expr = parse_expression(text, symbols, exact=True)
+    except ParseError as exc:
+        unknown = sorted({t.string for t in tokens if t.type == tokenize.NAME and t.string not in symbols
+                          and t.string not in FUNCTIONS and not keyword.iskeyword(t.string) and not t.string.startswith("_")})
+        if unknown and _parses(text, {**symbols, **{n: sp.Symbol(n, real=True) for n in unknown}}):
+            raise PotentialError("symbols", f"the expression depends on {', '.join(unknown)} besides x "
+                                            "(declare parameters with --param NAME[=VALUE])") from None
+        raise PotentialError("parse", str(exc)) from None
+    decimal = any(t.type == tokenize.NUMBER and not t.string.lower().startswith("0x")
+                  and ("." in t.string or "e" in t.string.lower()) for t in tokens)
+    return expr, ("decimal constants were read as exact rationals (0.1 = 1/10)",) if decimal else ()
+
+
+def _parses(text: str, symbols: Mapping[str, sp.Symbol]) -> bool:
+    """Whether ``text`` reads as an expression in ``symbols``."""
+    try:
+        parse_expression(text, symbols)
+    except ParseError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- convexity on all of R
+COVER_CELLS = (-30, 30)  # the ball cover spans [0, 2^30] in cells [0, 2^-30] and [2^k, 2^(k+1)]
+COVER_DEPTH = 30         # bisections of one cell: resolution (cell width) / 2^30
+COVER_BUDGET = 4000      # ball evaluations of φ'' in all, and in one cell (what is left is not proved)
+COVER_CELL_BUDGET = 500
+COVER_PREC = 64          # bits
+
+
+def interval_function(expr: sp.Expr, var: sp.Symbol) -> Callable[[flint.arb], flint.arb]:
+    """``expr`` as a function of one real ball (python-flint ``arb``) for ``var``: the value
+    is a ball containing every value of ``expr`` on the ball (``nan`` where it is undefined).
+    Raises :class:`BallError` for a node with no enclosure (the same functions as
+    :func:`derivations.balls.evaluate_ball`, real)."""
+    if expr == var:
+        return lambda b: b
+    if expr.is_Rational:
+        constant = flint.arb(flint.fmpq(int(expr.p), int(expr.q)))
+        return lambda b: constant
+    if expr is sp.pi or expr is sp.E:
+        return (lambda b: flint.arb.pi()) if expr is sp.pi else (lambda b: flint.arb.const_e())
+    if expr.is_Add or expr.is_Mul:
+        parts = [interval_function(a, var) for a in expr.args]
+        combine = sum if expr.is_Add else math.prod
+        return lambda b: combine(f(b) for f in parts)
+    if expr.is_Pow:
+        base = interval_function(expr.base, var)
+        if expr.exp.is_Integer:
+            n = int(expr.exp)
+            power = (lambda b: base(b) ** n) if n >= 0 else (lambda b: 1 / base(b) ** (-n))
+            return (lambda b: power(b).nonnegative_part()) if n % 2 == 0 else power  # x^(2k) ≥ 0
+        if expr.exp == sp.S.Half:
+            return lambda b: base(b).sqrt()
+        exponent = interval_function(expr.exp, var)
+        return lambda b: base(b) ** exponent(b)
+    if isinstance(expr, (sp.Abs, sp.sign)):
+        inner = interval_function(expr.args[0], var)
+        return (lambda b: abs(inner(b)).nonnegative_part()) if isinstance(expr, sp.Abs) else (lambda b: inner(b).sgn())
+    method = _BALL_FUNCTIONS.get(type(expr))
+    if method is None:
+        raise BallError(f"no ball enclosure for {type(expr).__name__} in {sp.sstr(expr)}")
+    inner = interval_function(expr.args[0], var)
+    return lambda b: getattr(inner(b), method)()
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A ball-arithmetic cover of ``[0, reached]`` by intervals with exact dyadic end points:
+    ``negative`` is an interval on which the function is certified negative (the cover
+    stops there; ``upper`` bounds it), ``unproved`` the intervals left undecided (at the
+    depth limit, or when a budget ran out), ``balls`` the evaluations."""
+
+    negative: tuple | None
+    upper: float | None
+    unproved: tuple
+    reached: sp.Rational
+    balls: int
+
+
+def ball_cover(f: Callable[[flint.arb], flint.arb], *, budget: int = COVER_BUDGET,
+               cell_budget: int = COVER_CELL_BUDGET, depth: int = COVER_DEPTH) -> Cover:
+    """Certify ``f ≥ 0`` on ``[0, 2^30]`` cell by cell (see :data:`COVER_CELLS`), bisecting an
+    interval whose enclosure straddles 0, breadth first."""
+    low, high = COVER_CELLS
+    cells = [(sp.Integer(0), sp.Integer(2) ** low)] + [(sp.Integer(2) ** k, sp.Integer(2) ** (k + 1)) for k in range(low, high)]
+    unproved, balls = [], 0
+    with flint.ctx.workprec(COVER_PREC):
+        for start, end in cells:
+            if balls >= budget:
+                return Cover(None, None, tuple(unproved), start, balls)
+            queue, spent = deque([(start, end, 0)]), 0
+            while queue and spent < cell_budget and balls < budget:
+                a, b, level = queue.popleft()
+                balls, spent = balls + 1, spent + 1
+                value = f(_ball(a, b))
+                if value >= 0:
+                    continue
+                if value < 0:
+                    return Cover((a, b), float(value.upper()), tuple(unproved), start, balls)
+                if level == depth:
+                    unproved.append((a, b))
+                    continue
+                middle = (a + b) / 2
+                queue += [(a, middle, level + 1), (middle, b, level + 1)]
+            unproved += [(a, b) for a, b, _ in queue]
+    return Cover(None, None, tuple(unproved), cells[-1][1], balls)
+
+
+def _intersection(functions) -> Callable[[flint.arb], flint.arb]:
+    """The intersection of the finite enclosures of several ball functions of the same function."""
+    functions = list(functions)
+
+    def enclose(b: flint.arb) -> flint.arb:
+        finite = [v for v in (f(b) for f in functions) if v.is_finite()]
+        return reduce(flint.arb.intersection, finite) if finite else flint.arb("nan")
+
+    return enclose
+
+
+def _ball(a: sp.Rational, b: sp.Rational) -> flint.arb:
+    """The interval ``[a, b]`` (0 ≤ a < b, dyadic) as a ball, clipped to x ≥ 0."""
+    lo, hi = (flint.arb(flint.fmpq(int(t.p), int(t.q))) for t in (a, b))
+    return lo.union(hi).nonnegative_part()
+
+
+def _merge(intervals) -> list[tuple]:
+    """Sorted intervals, adjacent ones joined."""
+    merged: list[list] = []
+    for a, b in sorted(intervals):
+        if merged and merged[-1][1] == a:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [tuple(m) for m in merged]
+
+
+def _eventual_sign(expr: sp.Expr, where) -> int | None:
+    """``lim sign(expr)`` as ``x → 0+`` or ``x → ∞`` (sympy): ``1``, ``-1``, or ``None`` when undecided."""
+    with _time_limit(SYMPY_SECONDS):
+        sign = _safe(lambda: sp.limit(sp.sign(expr), X_POS, where, "+"))
+    return int(sign) if sign in (1, -1) else None
+
+
+def _sympy_nonnegative(expr: sp.Expr) -> bool:
+    """sympy proves ``expr ≥ 0`` (factored first when it is a rational function)."""
+    with _time_limit(SYMPY_SECONDS):
+        if _safe(lambda: expr.is_nonnegative):
+            return True
+        return bool(_safe(lambda: expr.is_rational_function(X_POS) and sp.factor(expr).is_nonnegative))
+
+
+def _dyadic(t: sp.Rational) -> str:
+    """A dyadic end point: ``2^k`` for a large or small power of two, else its exact decimal."""
+    k = sp.log(t, 2) if t > 0 else None
+    if k is not None and k.is_Integer and abs(k) >= 8:
+        return f"2^{k}"
+    return repr(float(t)) if t != 0 else "0"
+
+
+def check_convexity(potential: Potential, *, symbolic: bool = True) -> str | None:
+    """``φ'' ≥ 0`` on all of R (``φ''`` is even, so on x > 0).
+
+    ``None`` when sympy proves it for every admissible parameter (skipped with
+    ``symbolic=False``).  Otherwise, at the parameters' values: a :func:`ball_cover` of
+    ``[0, 2^30]``, the sign of ``φ''`` as ``x → 0+`` for an undecided interval at 0 and as
+    ``x → ∞`` for ``[2^30, ∞)`` (sympy limits), and a note saying what each route covered and
+    where convexity is not proved.  Raises :class:`PotentialError` (``"strictly convex"``)
+    when ``φ'' < 0`` is certified on an interval, or as ``x → 0+`` or ``x → ∞``.
+    """
+    if symbolic and _sympy_nonnegative(potential.d2phi_pos.xreplace(potential.visible_conditions)):
+        return None
+    values = potential.default_values
+    at = "".join(f", {sp.sstr(s)} = {sp.sstr(v)}" for s, v in values.items())
+    shown = f"φ''(x) = {sp.sstr(potential.d2phi_pos.xreplace({X_POS: x}))}{at}"
+    # two spellings of φ'' (as differentiated, and simplified): each encloses some intervals better
+    forms = [_closed(sp.diff(potential.phi_pos, X_POS, 2), values), _closed(potential.d2phi_pos, values)]
+    end = sp.Integer(2) ** COVER_CELLS[1]
+    try:
+        cover, why = ball_cover(_intersection(interval_function(form, X_POS) for form in forms)), ""
+    except BallError as exc:
+        cover, why = Cover(None, None, ((sp.Integer(0), end),), end, 0), f" ({exc})"
+    if cover.negative is not None:
+        a, b = cover.negative
+        raise PotentialError("strictly convex", f"{shown} is negative on [{a}, {b}] ≈ [{float(a):.6g}, {float(b):.6g}]: "
+                                                f"ball arithmetic bounds φ'' there by {cover.upper:.4g} < 0")
+    gaps = _merge(cover.unproved + (((cover.reached, end),) if cover.reached < end else ()))
+    start, limits = sp.Integer(0), []
+    if gaps and gaps[0][0] == 0 and _limit_sign(forms[1], 0, shown) == 1:
+        start = gaps.pop(0)[1]
+        limits.append(f"on (0, {_dyadic(start)}] from sign(φ'') → 1 as x → 0+")
+    if _limit_sign(forms[1], sp.oo, shown) == 1:
+        limits.append(f"on [{_dyadic(end)}, ∞) from sign(φ'') → 1 as x → ∞")
+    else:
+        gaps.append((end, sp.oo))
+    note = (f"convexity{at}: " + ("sympy could not prove φ'' ≥ 0; " if symbolic else "")
+            + f"ball arithmetic ({cover.balls} balls) certifies it on [{_dyadic(start)}, {_dyadic(end)}]"
+            + (" except where not proved" if gaps and gaps[0][1] is not sp.oo else "")
+            + "".join(f"; {part} (a sympy limit, no certified bound)" for part in limits))
+    if gaps:
+        shown_gaps = [f"[{_dyadic(a)}, {'∞)' if b is sp.oo else _dyadic(b) + ']'}" for a, b in gaps]
+        note += "; convexity not proved on " + ", ".join(shown_gaps[:4]) + (", …" if len(gaps) > 4 else "") + why
+    return note
+
+
+def _limit_sign(d2: sp.Expr, where, shown: str) -> int | None:
+    """:func:`_eventual_sign` of ``φ''``; a limit sign −1 refutes convexity (``"strictly convex"``)."""
+    sign = _eventual_sign(d2, where)
+    if sign == -1:
+        word = "x → 0+" if where == 0 else "x → ∞"
+        raise PotentialError("strictly convex", f"{shown} is negative as {word} (sympy: sign(φ'') → −1)")
+    return sign
+
+
+# ----------------------------------------------------------------------------- validation
 def from_expression(text: str, params: Mapping[str, object] | Sequence[str] = (), *, name: str | None = None,
                     check_horizon: bool = True) -> Potential:
-    """Parse and validate a user potential; the requirements are checked in this order:
+    """A user's potential from text, checked against the requirements of the module
+    docstring in order (:func:`validate` from ``real`` on).
 
-    1. ``parse``      — the text is a sympy expression in ``x`` (whitelisted tokens only);
-    2. ``symbols``    — no symbol other than ``x`` and the declared ``params`` (positive);
-    3. ``even``       — ``φ(−x) = φ(x)`` (symbolically, else at rational points);
-    4. ``strictly convex`` — ``φ'' ≥ 0`` on x > 0 with isolated zeros (sympy, and ball
-       evaluation at rational points: a negative value is reported with its point);
-    5. ``phi' onto R`` — ``lim_{x→∞} φ'(x) = +∞`` (a finite limit means φ* is +∞ outside a bounded interval);
-    6. ``phi(0)``     — finite; a non-zero value is subtracted (noted);
-    7. ``horizon``    — ``lim φ(uX)/φ(X)`` exists and is ``u^p`` (p ≥ 1) or 0.
-
-    ``params`` maps a parameter name to its value for the numeric rate (``None`` → 1), or
-    lists names; parameters are positive symbols.
+    ``params`` maps a parameter name to its value (text, number or ``None`` → 1; used by the
+    numeric checks and rates), or lists names; parameters are positive symbols.
     """
-    if not isinstance(params, Mapping):
-        params = {name_: None for name_ in params}
-    notes: list[str] = []
-    expr = _parse(text, params)
+    parameters = _declare(params)
+    expr, notes = _read(text, {"x": x, **{p.symbol.name: p.symbol for p in parameters}})
+    return validate(expr, parameters, name=name, check_horizon=check_horizon, notes=notes)
 
-    declared = {sp.Symbol(n, positive=True) for n in params}
-    unknown = sorted(str(s) for s in expr.free_symbols - declared - {x})
-    if unknown:
-        raise PotentialError("symbols", f"the expression depends on {', '.join(unknown)} besides x "
-                                        "(declare parameters with --param NAME[=VALUE])")
+
+def validate(phi: sp.Expr, params: Sequence[Parameter] = (), *, name: str | None = None, check_horizon: bool = True,
+             notes: Sequence[str] = ()) -> Potential:
+    """The :class:`Potential` of ``phi`` (in :data:`x`) after the requirements ``symbols`` to
+    ``horizon`` of the module docstring, in order; :class:`PotentialError` names the first that fails.
+
+    >>> validate(x**2 + sp.Abs(x)).name
+    Traceback (most recent call last):
+    ...
+    derivations.potentials.PotentialError: requirement 'differentiable at 0' fails: φ'(0+) = 1 ≠ 0 ...
+    """
+    notes = list(notes)
+    expr = sp.sympify(phi)
     if expr.has(sp.Float):
         expr = sp.nsimplify(expr, rational=True)
         notes.append("floating-point constants were converted to rationals")
-    parameters = []
-    for n, value in params.items():
-        symbol = sp.Symbol(n, positive=True)
-        value = sp.Integer(1) if value is None else sp.nsimplify(value, rational=True)
-        if not value > 0:
-            raise PotentialError("symbols", f"parameter {n} must be positive, got {value}")
-        parameters.append(Parameter(symbol, f"{n} > 0", rationals(0, 3), value))
-    values = {p.symbol: p.value for p in parameters}
-
-    # 3. even
+    unknown = sorted(str(s) for s in expr.free_symbols - {p.symbol for p in params} - {x})
+    if unknown:
+        raise PotentialError("symbols", f"the expression depends on {', '.join(unknown)} besides x "
+                                        "(declare parameters with --param NAME[=VALUE])")
     if not expr.has(x):
         raise PotentialError("strictly convex", f"φ = {sp.sstr(expr)} does not depend on x")
+    values = {p.symbol: p.value for p in params}
+    notes += _check_real(expr, values)
+    notes += _check_even(expr, values)
+    potential = Potential(name or sp.sstr(expr), expr, tuple(params))
+    notes += _check_strictly_convex(potential)
+    _check_onto(potential)
+    potential, normalized = _normalized(potential, name)
+    notes += normalized
+    notes += _check_differentiable_at_zero(potential)
+    if check_horizon:
+        _ = potential.horizon  # raises PotentialError("horizon", …)
+    return Potential(potential.name, potential.phi, potential.params, tuple(notes))
+
+
+def _check_real(expr: sp.Expr, values: Mapping) -> list[str]:
+    """``real``: refuted by a certified imaginary part at a probe point ±t; a note unless sympy proves it."""
+    if _safe(lambda: expr.is_extended_real):
+        return []
+    points = [s * t for t in _PROBE_POINTS[:6] for s in (-1, 1)]
+    for point in points:
+        value = _closed(expr, {**values, x: point})
+        try:
+            imaginary = evaluate_ball(value, 200).imag
+        except (BallError, ZeroDivisionError, ValueError, TypeError):
+            continue
+        if not imaginary.contains(0):
+            hint = " (a non-integer power of a negative number is complex: write Abs(x)**p, not x**p)" if expr.has(
+                sp.Pow) and any(e.base.has(x) and not e.exp.is_integer for e in expr.atoms(sp.Pow)) else ""
+            raise PotentialError("real", f"φ({point}) = {_show(value)} is not real: φ must be real on all of R{hint}")
+    return [f"realness: sympy could not prove φ real on R; it is real at x = ±{', ±'.join(map(str, _PROBE_POINTS[:6]))}"]
+
+
+def _check_even(expr: sp.Expr, values: Mapping) -> list[str]:
+    """``even``: ``φ(−x) = φ(x)`` symbolically, else refuted at a probe point, else a note."""
     with _time_limit(SYMPY_SECONDS):
         odd_part = sp.sympify(expr.xreplace({x: -x}) - expr)
         proved = _safe(lambda: symbolic_route(odd_part)) == "zero"
@@ -744,38 +1024,37 @@ def from_expression(text: str, params: Mapping[str, object] | Sequence[str] = ()
         if sign not in (0, None):
             a, b = _closed(expr, {**values, x: point}), _closed(expr, {**values, x: -point})
             raise PotentialError("even", f"φ(−x) ≠ φ(x): at x = {point}, φ(x) = {_show(a)} but φ(−x) = {_show(b)}")
-    if not proved:
-        notes.append("evenness: sympy could not prove φ(−x) = φ(x); it holds at 6 rational points")
+    return [] if proved else ["evenness: sympy could not prove φ(−x) = φ(x); it holds at 6 rational points"]
 
-    potential = Potential(name or sp.sstr(expr), expr, tuple(parameters))
 
-    # 4. strictly convex (on x > 0; φ'' is even)
+def _check_strictly_convex(potential: Potential) -> list[str]:
+    """``strictly convex``: ``φ''`` is not negative at a probe point and not 0 at all of them,
+    then :func:`check_convexity` on all of R; notes on what was proved and on ``φ''(0)``."""
     with _time_limit(SYMPY_SECONDS):
         d2 = _safe(lambda: potential.d2phi_pos)
     if d2 is None:
         raise PotentialError("strictly convex", "sympy could not differentiate φ twice")
-    rng = random.Random(0)
-    points = _PROBE_POINTS + [rationals(0, 20)(rng) for _ in range(8)]
+    values, shown = potential.default_values, f"φ''(x) = {sp.sstr(d2.xreplace({X_POS: x}))}"
     signs = []
-    for point in points:
-        sign = _sign_at(_closed(d2, {**values, X_POS: point}))
-        if sign is not None and sign < 0:
-            raise PotentialError("strictly convex", f"φ''(x) = {sp.sstr(d2.xreplace({X_POS: x}))} is negative at "
-                                                    f"x = ±{point} (φ''(±{point}) = {_show(_closed(d2, {**values, X_POS: point}))})")
-        signs.append(sign)
+    for point in _PROBE_POINTS:
+        value = _closed(d2, {**values, X_POS: point})
+        signs.append(_sign_at(value))
+        if signs[-1] == -1:
+            raise PotentialError("strictly convex", f"{shown} is negative at x = ±{point} (φ''(±{point}) = {_show(value)})")
     if all(s == 0 for s in signs):
-        raise PotentialError("strictly convex", f"φ''(x) = {sp.sstr(d2.xreplace({X_POS: x}))} vanishes at every sampled "
-                                                "point: φ is not strictly convex")
-    if not (_safe(lambda: d2.is_nonnegative) or _safe(lambda: sp.factor(d2).is_nonnegative)):
-        notes.append(f"convexity: sympy could not prove φ'' ≥ 0; φ'' > 0 at {len(points)} rational points checked in ball arithmetic")
+        raise PotentialError("strictly convex", f"{shown} vanishes at every sampled point: φ is not strictly convex")
+    notes = [n for n in [check_convexity(potential)] if n]
     with _time_limit(SYMPY_SECONDS):
         at_zero = _safe(lambda: sp.limit(_closed(d2, values), X_POS, 0, "+"))
     if at_zero == 0:
         notes.append("φ''(0) = 0: strictly convex, but the mirror-flow field −∂ℒ/φ''(θ_j) is singular where θ_j = 0")
     elif at_zero is sp.oo:
         notes.append("φ''(0+) = ∞: the mirror map φ' is not differentiable at 0 (θ̇_j = 0 there)")
+    return notes
 
-    # 5. φ' onto R
+
+def _check_onto(potential: Potential) -> None:
+    """``phi' onto R``: ``lim_{x→∞} φ'(x) = +∞``."""
     with _time_limit(SYMPY_SECONDS):
         dphi = _safe(lambda: potential.dphi_pos)
         top = _safe(lambda: sp.limit(dphi, X_POS, sp.oo)) if dphi is not None else None
@@ -786,19 +1065,41 @@ def from_expression(text: str, params: Mapping[str, object] | Sequence[str] = ()
                                             f"x → ∞ (and to −{sp.sstr(top)} as x → −∞): the mirror map is not onto R, "
                                             "so φ* is infinite outside a bounded interval")
 
-    # 6. φ(0)
+
+def _normalized(potential: Potential, name: str | None) -> tuple[Potential, list[str]]:
+    """``phi(0)``: finite; a non-zero value is subtracted, with a note."""
     with _time_limit(SYMPY_SECONDS):
         phi0 = _safe(lambda: sp.limit(potential.phi_pos, X_POS, 0, "+"))
     if phi0 is None or not phi0.is_finite:
         raise PotentialError("phi(0)", f"φ(0) is not finite (sympy: {phi0})")
-    if phi0 != 0:
-        notes.append(f"normalized: φ(0) = {sp.sstr(phi0)} was subtracted (the mirror flow does not see constants)")
-        potential = Potential(name or sp.sstr(expr - phi0), expr - phi0, tuple(parameters))
+    if phi0 == 0:
+        return potential, []
+    phi = potential.phi - phi0
+    return Potential(name or sp.sstr(phi), phi, potential.params), [
+        f"normalized: φ(0) = {sp.sstr(phi0)} was subtracted (the mirror flow does not see constants)"]
 
-    # 7. horizon
-    if check_horizon:
-        _ = potential.horizon  # raises PotentialError("horizon", …)
-    return Potential(potential.name, potential.phi, potential.params, tuple(notes))
+
+def _kink_message(slope: sp.Expr) -> str:
+    """Why an even φ with ``φ'(0+) = slope ≠ 0`` is refused."""
+    s = sp.sstr(slope)
+    message = f"φ'(0+) = {s} ≠ 0 and φ is even, so φ'(0−) = −{s}: φ' jumps at 0 and φ is not differentiable there"
+    if slope.is_negative:
+        return message + "; with φ'(0+) < 0, φ is not even convex at 0"
+    return message + (f" (its subdifferential at 0 is [−{s}, {s}]). Not derived for such a non-smooth potential: "
+                      "the mirror flow d/dt φ'(θ) = −∇ℒ(θ) (φ' is no function at 0), hence the balance law and "
+                      f"dual-energy growth (MF-2, MF-3), and φ* (constant on [−{s}, {s}], its gradient does not invert φ')")
+
+
+def _check_differentiable_at_zero(potential: Potential) -> list[str]:
+    """``differentiable at 0``: ``φ'(0+) = 0`` (then ``φ'`` is continuous and odd); a note when
+    sympy cannot decide."""
+    with _time_limit(SYMPY_SECONDS):
+        slope = _safe(lambda: sp.limit(potential.dphi_pos, X_POS, 0, "+"))
+    if slope is None or isinstance(slope, sp.Limit) or slope.is_zero is None:
+        return [f"differentiability at 0 not proved: sympy finds φ'(0+) = {slope}, not decided to be 0"]
+    if not slope.is_zero:
+        raise PotentialError("differentiable at 0", _kink_message(slope))
+    return []
 
 
 def _safe(compute):

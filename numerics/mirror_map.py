@@ -1,8 +1,14 @@
 """The mirror map of an even, strictly convex potential φ: φ', φ'', G = xφ' − φ and the
 inverse ψ = (φ')⁻¹, as sympy expressions and as float64, numpy and mpmath functions.
 
+Requirements
+    every potential passes :func:`derivations.potentials.validate` first (real, even,
+    strictly convex on all of R, ``φ'`` onto R, differentiable at 0), so a potential the
+    derivations refuse is refused here with the same message; text is read by
+    :func:`derivations.parsing.parse_expression`, never evaluated as Python.
+
 The inverse mirror map ``ψ`` (:class:`MirrorMap`)
-    ``φ`` must be even (checked), so ``φ'`` is odd and ``ψ(z) = sign(z) ψ₊(|z|)`` with
+    ``φ`` is even, so ``φ'`` is odd and ``ψ(z) = sign(z) ψ₊(|z|)`` with
     ``ψ₊`` the inverse of ``φ'`` on ``(0, ∞)``.  ``ψ₊`` comes from ``sympy.solve`` on the
     positive half line when a closed form exists (``α sinh z`` for hyperbolic entropy,
     ``asinh z`` for cosh, ``z^{1/(p−1)}`` for ``|x|^p/p``, Cardano's formula for
@@ -34,6 +40,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from derivations.parsing import ParseError, parse_expression
+from derivations.potentials import PotentialError, validate
 from numerics.margins import Horizon, as_horizon
 
 __all__ = ["X", "MirrorError", "MirrorMap", "mirror_map", "catalogue_potential"]
@@ -280,10 +288,20 @@ def _find_x(expr: sp.Expr) -> sp.Symbol:
 
 
 def _sympify_potential(text: str) -> sp.Expr:
+    """The potential in ``text``, read by :func:`derivations.parsing.parse_expression` (never as Python)."""
     try:
-        return sp.parse_expr(text, local_dict={"x": X})
-    except Exception as exc:
-        raise MirrorError(f"cannot parse the potential {text!r}: {exc}") from None
+        return parse_expression(text, {"x": X}, exact=True)
+    except ParseError as exc:
+        raise MirrorError(f"cannot read the potential: {exc}") from None
+
+
+def _check_requirements(phi: sp.Expr, name: str) -> None:
+    """The requirements of :func:`derivations.potentials.validate` (real, even, strictly convex
+    on R, φ' onto R, differentiable at 0; not the horizon), as a :class:`MirrorError`."""
+    try:
+        validate(phi, name=name, check_horizon=False)
+    except PotentialError as exc:
+        raise MirrorError(f"potential {name}: {exc}") from None
 
 
 def mirror_map(potential: Any, *, horizon: Any = None, name: Optional[str] = None,
@@ -321,29 +339,11 @@ def mirror_map(potential: Any, *, horizon: Any = None, name: Optional[str] = Non
     xs = _find_x(phi)
     phi = phi.xreplace({xs: X}) if xs != X else phi
     name = name or str(phi)
-    # evenness (phi' odd) -- needed for psi(z) = sign(z) psi_+(|z|)
-    odd_part = phi.subs(X, -X) - phi
-    if not _num_zero(odd_part, X, points=_CHECK_POINTS[:4]):
-        raise MirrorError(f"potential {name}: phi must be even (phi(-x) = phi(x)); "
-                          "separable mirror flows here assume an even potential")
+    _check_requirements(phi, name)  # phi even (so psi(z) = sign(z) psi_+(|z|)), convex, phi' onto R, ...
     phi_pos = sp.simplify(phi.subs(X, _XP))
     dphi_pos = sp.simplify(sp.diff(phi_pos, _XP))
     d2phi_pos = sp.simplify(sp.diff(dphi_pos, _XP))
     G_pos = sp.simplify(_XP * dphi_pos - phi_pos)
-    # strict convexity and phi' onto (0, inf) -- light checks with clear messages
-    with mpmath.workdps(30):
-        for pt in _CHECK_POINTS:
-            v = sp.N(d2phi_pos.subs(_XP, pt), 30)
-            if not (v.is_real and v > 0):
-                raise MirrorError(f"potential {name}: phi'' = {d2phi_pos} is not positive at "
-                                  f"x = {pt} (phi must be strictly convex)")
-    lim_inf = sp.limit(dphi_pos, _XP, sp.oo)
-    if lim_inf is not sp.oo:
-        raise MirrorError(f"potential {name}: phi'(x) -> {lim_inf} as x -> oo; phi' must be "
-                          "onto R (the dual variable z = phi'(theta) would be bounded)")
-    lim0 = sp.limit(dphi_pos, _XP, 0, "+")
-    if lim0 != 0:
-        raise MirrorError(f"potential {name}: phi'(0+) = {lim0} != 0")
     even_d2 = _is_even_analytic(d2phi_pos)
     inv, kind, checks, odd_inv = None, "newton", {}, False
     if closed_form:

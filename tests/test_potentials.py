@@ -7,6 +7,8 @@ The SPEC table is typed here on purpose: the module derives every entry, the tes
 """
 
 import json
+import random
+import re
 from fractions import Fraction
 
 import mpmath
@@ -15,11 +17,12 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from derivations import cli
+from derivations import cli, potential_cli
 from derivations import potentials as pot
 from derivations.balls import ball_contains_zero, ball_radius, ball_sign, evaluate_ball
 from derivations.mirror_flow import MF4
-from derivations.zerotest import symbolic_route
+from derivations.zerotest import rationals, symbolic_route
+from numerics.mirror_map import MirrorError, mirror_map
 
 x, y, X, Y, u = pot.x, pot.y, pot.X_POS, pot.Y_POS, pot.U
 alpha, p = pot.ALPHA, pot.P
@@ -235,15 +238,52 @@ def test_user_examples(text, kind, p):
     assert _same(q.G_pos, X * q.dphi_pos - q.phi_pos)
 
 
+#: valid sympy spellings of the catalogue potentials, and the entry each one spells
+SPELLINGS = [
+    ("Abs(x)**Rational(5, 2)/Rational(5, 2)", {}, lambda: pot.p_power(sp.Rational(5, 2))),
+    ("abs(x)**(5/2)*2/5", {}, lambda: pot.p_power(sp.Rational(5, 2))),
+    ("abs(x)**3/3", {}, lambda: pot.p_power(3)),
+    ("Abs(x)**3/3", {}, lambda: pot.p_power(3)),
+    ("x**2/2 + x**4/4", {}, pot.quadratic_quartic),
+    ("cosh(x) - 1", {}, pot.cosh_potential),
+    ("x*asinh(x/a) - sqrt(x**2 + a**2) + a", {"a": "1/2"}, lambda: pot.hyperbolic_entropy(sp.Rational(1, 2))),
+    ("S(1)/2*x**2", {}, pot.quadratic),
+    ("Rational(1, 2)*x**2", {}, pot.quadratic),
+    ("0.5*x**2", {}, pot.quadratic),
+    ("x**2/2 + Abs(x)**3/3", {}, lambda: pot.quadratic_power(3)),
+]
+
+
+@pytest.mark.parametrize("text, params, entry", SPELLINGS)
+def test_valid_spellings_of_catalogue_potentials_are_accepted(text, params, entry):
+    q, expected = pot.from_expression(text, params), entry()
+    values = {sp.Symbol(name, positive=True): pot.exact_number(v) for name, v in params.items()}
+    assert _same(q.phi.xreplace(values), expected.phi)
+    assert (q.horizon.kind, q.horizon.p) == (expected.horizon.kind, expected.horizon.p)
+
+
+#: the narrowly non-convex potential of the issue: a bump of width ~0.05 at |x| = 1
+BUMP = "x**2/2 - exp(-400*(x**2 - 1)**2)/50"
+BUMP_PHI = x**2 / 2 - sp.exp(-400 * (x**2 - 1) ** 2) / 50
+
+
 @pytest.mark.parametrize("text, requirement", [
     ("x**3", "even"),
     ("sqrt(1+x**2)", "phi' onto R"),
     ("log(cosh(x))", "phi' onto R"),
     ("-x**2", "strictly convex"),
     ("Abs(x)", "strictly convex"),
-    ("x**2*(3 + sin(log(1 + x**2)))", "horizon"),  # convex, but phi(uX)/phi(X) oscillates
+    (BUMP, "strictly convex"),
+    ("x**2*(3 + sin(log(1 + x**2)))", "strictly convex"),  # phi'' < 0 near x = 3.9, between the probe points
+    ("x**2*(3 + sin(log(1 + x**2))/2)", "horizon"),  # convex, but phi(uX)/phi(X) oscillates
+    ("x**(5/2)", "real"),
+    ("x**2 + Abs(x)", "differentiable at 0"),
+    ("exp(Abs(x))", "differentiable at 0"),
+    ("x**2 - Abs(x)", "differentiable at 0"),
     ("y*x**2", "symbols"),
     ("x**2/2 + ", "parse"),
+    ("gamma(x)", "parse"),
+    ("x**10000000", "parse"),
     ("__import__('os').system('true')", "parse"),
     ("x.conjugate()", "parse"),
     ("[x]", "parse"),
@@ -253,6 +293,113 @@ def test_user_errors_name_the_requirement(text, requirement):
     with pytest.raises(pot.PotentialError) as info:
         pot.from_expression(text)
     assert info.value.requirement == requirement
+
+
+def test_the_bump_is_refused_on_an_interval_where_phi_second_derivative_is_negative():
+    """The refutation names an interval; phi'' (differentiated here, evaluated by mpmath) is < 0 all over it."""
+    with pytest.raises(pot.PotentialError, match="ball arithmetic bounds") as info:
+        pot.from_expression(BUMP)
+    lo, hi = (sp.Rational(t) for t in re.search(r"negative on \[(\S+), (\S+)\]", info.value.detail).groups())
+    assert 0 < hi - lo < sp.Rational(1, 10) and abs(lo - 1) < sp.Rational(1, 10)
+    d2 = sp.lambdify(x, sp.diff(BUMP_PHI, x, 2), "mpmath")
+    with mpmath.workdps(30):
+        grid = [mpmath.mpf(lo) + (mpmath.mpf(hi) - mpmath.mpf(lo)) * k / 64 for k in range(65)]
+        assert all(d2(t) < 0 and d2(-t) < 0 for t in grid)
+
+
+def test_the_former_sampled_convexity_check_missed_the_bump():
+    """phi'' > 0 at the 19 points the former check sampled (11 probe points, 8 seeded random ones)."""
+    rng = random.Random(0)
+    points = pot._PROBE_POINTS + [rationals(0, 20)(rng) for _ in range(8)]
+    d2 = sp.diff(BUMP_PHI, x, 2)
+    assert len(points) == 19 and all(ball_sign(evaluate_ball(d2.xreplace({x: t}), 200)) == 1 for t in points)
+
+
+ENCLOSED = [(x**2 - 1) ** 3, (x**2 - 1) ** 2, sp.Abs(x - 1) ** 3, 1 / (x - 7) ** 3, (x**2 - 3) ** -2, sp.sqrt(x) * sp.log(1 + x),
+            sp.sin(3 * x) * sp.exp(-x), sp.asinh(x / 3) - sp.tanh(x) + sp.atan(x) ** sp.Rational(3, 2),
+            sp.sign(x - 1) * sp.cosh(x) + sp.pi * sp.E, sp.diff(BUMP_PHI, x, 2)]
+
+
+@given(which=st.integers(0, len(ENCLOSED) - 1), a=st.fractions(0, 3, max_denominator=64),
+       width=st.fractions(Fraction(1, 64), 2, max_denominator=64), t=st.fractions(0, 1, max_denominator=16))
+def test_interval_function_encloses_every_value_on_the_interval(which, a, width, t):
+    """The ball of an interval contains the exact value at its end points and at a point inside."""
+    expr, lo, hi = ENCLOSED[which], _rat(a), _rat(a + width)
+    f = pot.interval_function(expr, x)
+    enclosure = f(pot._ball(lo, hi))
+    for point in (lo, hi, lo + _rat(t) * (hi - lo)):
+        exact = evaluate_ball(expr.xreplace({x: point}), 200)
+        assert not exact.real.is_finite() or enclosure.contains(exact.real), (point, enclosure, exact)
+
+
+@pytest.mark.parametrize("entry", [pot.quadratic, lambda: pot.p_power(3), lambda: pot.p_power(sp.Rational(3, 2)),
+                                   lambda: pot.hyperbolic_entropy(sp.Rational(1, 10)), pot.cosh_potential,
+                                   pot.quadratic_quartic, lambda: pot.quadratic_power(sp.Rational(3, 2))])
+def test_catalogue_convexity_proved_by_sympy_and_not_refuted_by_balls(entry):
+    q = entry()
+    assert pot.check_convexity(q) is None
+    note = pot.check_convexity(q, symbolic=False)
+    assert "ball arithmetic" in note and "2^30, ∞) from sign(φ'') → 1" in note
+    assert "not proved" not in note or q.name == "cosh"  # cosh'' = cosh: the budget ends at 2^14
+
+
+def test_a_double_zero_of_phi_second_derivative_is_not_claimed_by_balls():
+    """phi'' = (x^2 - 1)^2: sympy proves it; balls alone leave a small interval at x = 1 and say so."""
+    q = pot.from_expression("x**6/30 - x**4/6 + x**2/2")
+    assert not q.notes and pot.check_convexity(q) is None
+    note = pot.check_convexity(q, symbolic=False)
+    lo, hi = (float(t) for t in re.search(r"not proved on \[(\S+), (\S+)\]", note).groups())
+    assert lo < 1 < hi and hi - lo < 0.05 and "not proved on" not in note.split("not proved on")[1]
+
+
+def test_convexity_not_proved_is_a_note_not_a_claim():
+    q = pot.from_expression("x**2*(3 + sin(log(1 + x**2))/2)", check_horizon=False)
+    assert any("convexity not proved on [2^30, ∞)" in n for n in q.notes)
+
+
+def test_negative_phi_second_derivative_beyond_the_ball_cover_is_refused_by_its_limit():
+    """phi'' = 1 - 3 x^2/2^70 < 0 only for x > 2^35/sqrt(3), past the cover's 2^30: sign(phi'') → -1 refutes."""
+    q = pot.Potential("late", x**2 / 2 - x**4 / (4 * sp.Integer(2) ** 70))
+    with pytest.raises(pot.PotentialError, match="x → ∞"):
+        pot.check_convexity(q)
+
+
+def test_negative_phi_second_derivative_below_the_ball_cover_is_refused_by_its_limit():
+    """phi'' = 1 - 2^-40 x^(-2/3) < 0 only for x < 2^-60, where no ball decides: sign(phi'') → -1 as x → 0+ refutes."""
+    q = pot.Potential("early", x**2 / 2 - sp.Rational(9, 4) * sp.Integer(2) ** -40 * sp.Abs(x) ** sp.Rational(4, 3))
+    with pytest.raises(pot.PotentialError, match="x → 0\\+"):
+        pot.check_convexity(q)
+
+
+@pytest.mark.parametrize("text, slope", [("x**2 + Abs(x)", "1"), ("exp(Abs(x))", "1"), ("x**2 + 3*Abs(x)/2", "3/2")])
+def test_a_kink_at_zero_says_what_is_not_derived(text, slope):
+    with pytest.raises(pot.PotentialError) as info:
+        pot.from_expression(text)
+    assert f"φ'(0+) = {slope} ≠ 0" in info.value.detail and "Not derived" in info.value.detail
+
+
+def test_a_concave_kink_is_called_non_convex():
+    with pytest.raises(pot.PotentialError, match="not even convex at 0"):
+        pot.from_expression("x**2 - Abs(x)")
+
+
+def test_real_requirement_suggests_abs():
+    with pytest.raises(pot.PotentialError, match=r"Abs\(x\)\*\*p"):
+        pot.from_expression("x**(5/2)")
+
+
+@pytest.mark.parametrize("text", [BUMP, "x**(5/2)", "x**2 + Abs(x)", "exp(Abs(x))", "-x**2", "x**3 + x**2"])
+def test_numerics_mirror_map_refuses_what_the_derivations_refuse_with_the_same_message(text):
+    with pytest.raises(pot.PotentialError) as derived:
+        pot.from_expression(text)
+    with pytest.raises(MirrorError) as numeric:
+        mirror_map(text)
+    assert str(derived.value) in str(numeric.value)
+
+
+def test_numerics_mirror_map_refuses_a_kinked_potential_object():
+    with pytest.raises(MirrorError, match="requirement 'differentiable at 0' fails: φ'\\(0\\+\\) = 1"):
+        mirror_map(pot.Potential("kinked", x**2 + sp.Abs(x)))
 
 
 def test_normalization_and_parameters():
@@ -270,6 +417,31 @@ def test_floats_become_rationals():
     assert q.phi == x**2 / 2 and any("rationals" in n for n in q.notes)
 
 
+@pytest.mark.parametrize("value, message", [
+    ("oo", "unknown name 'oo'"), ("1/0", "not finite"), ("-1", "must be positive"), ("0", "must be positive"),
+    ("pi", "not an exact rational"), ("", "empty"), ("1" * 400, "too large"),
+])
+def test_bad_parameter_values_are_refused(value, message):
+    with pytest.raises(pot.PotentialError, match=message) as info:
+        pot.from_expression("x**2/a", {"a": value})
+    assert info.value.requirement == "parameter"
+
+
+@pytest.mark.parametrize("name", ["x", "sqrt", "E", "_a", "1a", "lambda", "a.b"])
+def test_bad_parameter_names_are_refused(name):
+    with pytest.raises(pot.PotentialError) as info:
+        pot.from_expression("x**2", [name])
+    assert info.value.requirement == "parameter"
+
+
+@pytest.mark.parametrize("make, text, value", [
+    (pot.p_power, "5/2", sp.Rational(5, 2)), (pot.hyperbolic_entropy, "0.1", sp.Rational(1, 10)),
+    (pot.quadratic_power, "3", 3),
+])
+def test_catalogue_parameters_given_as_text_are_parsed_exactly(make, text, value):
+    assert make(text).phi == make(value).phi
+
+
 @settings(max_examples=8)
 @given(coefficients=st.lists(st.fractions(min_value=0, max_value=3, max_denominator=5), min_size=3, max_size=3))
 @example(coefficients=[Fraction(1, 2), Fraction(0), Fraction(1, 4)])
@@ -283,9 +455,41 @@ def test_even_polynomials_with_nonnegative_coefficients(coefficients):
     assert q.horizon.kind == "lp" and q.horizon.p == top
 
 
+#: text that would run code, read attributes or reach builtins if it were evaluated ({marker}: a file it creates)
+CODE = [
+    "(lambda: __import__('os').system('touch {marker}') or 1)()",
+    "__import__('os').system('touch {marker}')",
+    "exec(\"open('{marker}', 'w')\")",
+    "getattr(__builtins__, 'open')('{marker}', 'w')",
+    "open('{marker}', 'w')",
+    "x.__class__.__init__.__globals__['os'].system('touch {marker}')",
+    "__builtins__",
+    "lambda: open('{marker}', 'w')",
+    "S('open(\"{marker}\", \"w\")')",
+    "1 + " * 300 + "open('{marker}', 'w')",
+]
+
+
+@pytest.mark.parametrize("template", CODE)
+def test_no_text_runs_through_the_library(template, tmp_path):
+    marker = tmp_path / "ran"
+    text = template.format(marker=marker)
+    for run in (lambda: pot.from_expression(text), lambda: pot.from_expression("x**2/a", {"a": text}),
+                lambda: pot.p_power(text), lambda: mirror_map(text)):
+        with pytest.raises(ValueError):
+            run()
+    assert not marker.exists()
+
+
 # --------------------------------------------------------------- the CLI
 def _run(capsys, *argv):
     code = cli.main(["potential", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _run_potential(capsys, *argv):
+    code = potential_cli.main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -306,21 +510,42 @@ def test_cli_json(capsys):
     assert data["G"] == "sqrt(x**2 + 4) - 2"
 
 
-@pytest.mark.parametrize("text", ["cosh(x) - 1", "Abs(x)**3/3", "x**6", "x**2/2"])
+@pytest.mark.parametrize("text", ["cosh(x) - 1", "Abs(x)**3/3", "x**6", "x**2/2", "Abs(x)**Rational(5, 2)"])
 def test_cli_examples_succeed(capsys, text):
     code, out, err = _run(capsys, text, "--no-rate")
     assert code == 0 and "horizon" in out and not err
 
 
-@pytest.mark.parametrize("text, requirement", [
-    ("x**3", "even"), ("sqrt(1+x**2)", "phi' onto R"), ("-x**2", "strictly convex"), ("y*x**2", "symbols"),
-    ("x**2/2 + ", "parse"),
+def test_cli_parameter_value(capsys):
+    code, out, err = _run_potential(capsys, "x*asinh(x/a) - sqrt(x**2 + a**2) + a", "--param", "a=1/2", "--no-rate")
+    assert code == 0 and "ℓ1" in out and not err
+
+
+@pytest.mark.parametrize("argv, requirement", [
+    (["x**3"], "even"), (["sqrt(1+x**2)"], "phi' onto R"), (["-x**2"], "strictly convex"), (["y*x**2"], "symbols"),
+    (["x**2/2 + "], "parse"), (["x**10000000"], "parse"), ([BUMP], "strictly convex"), (["x**(5/2)"], "real"),
+    (["x**2 + Abs(x)"], "differentiable at 0"), (["exp(Abs(x))"], "differentiable at 0"),
+    (["x**2/a", "--param", "a=oo"], "parameter"), (["x**2/a", "--param", "a=1/0"], "parameter"),
+    (["x**2/a", "--param", "a=-1"], "parameter"), (["x**2/a", "--param", "a=0"], "parameter"),
+    (["x**2/a", "--param", "a="], "parameter"), (["x**2", "--param", "x=2"], "parameter"),
+    (["x**2/a", "--param", "a=1", "--param", "a=2"], "parameter"),
 ])
-def test_cli_errors_exit_2_and_name_the_requirement(capsys, text, requirement):
-    code, out, err = _run(capsys, text)
-    assert code == 2 and f"requirement '{requirement}' fails" in err and "Traceback" not in err
-    code, out, err = _run(capsys, text, "--json")
+def test_cli_errors_exit_2_with_one_line_naming_the_requirement(capsys, argv, requirement):
+    code, out, err = _run_potential(capsys, *argv)
+    assert code == 2 and err.startswith(f"error: requirement '{requirement}' fails") and "Traceback" not in err
+    assert err.count("\n") == 1 and not out
+    code, out, err = _run_potential(capsys, *argv, "--json")
     assert code == 2 and json.loads(out)["error"]["requirement"] == requirement
+
+
+@pytest.mark.parametrize("template", CODE)
+def test_no_text_runs_through_the_cli(capsys, template, tmp_path):
+    marker = tmp_path / "ran"
+    text = template.format(marker=marker)
+    for argv in ([text], ["x**2/a", "--param", f"a={text}"]):
+        code, out, err = _run_potential(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert not marker.exists()
 
 
 def test_cli_help_mentions_the_subcommand(capsys):

@@ -61,7 +61,7 @@ def test_a_refuted_claim_is_not_called_a_falsifier_problem(claims, capsys):
     assert "did not fail!" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("points, code", [("0", 2), ("1", 0), (str(cli.MAX_POINTS), 0), (str(cli.MAX_POINTS + 1), 2)])
+@pytest.mark.parametrize("points, code", [("0", 2), ("1", 0), ("1000", 0), ("1001", 2)])
 def test_points_are_bounded(claims, capsys, points, code):
     claims.append(toy("T-6"))
     assert cli.main(["--points", points]) == code
@@ -99,3 +99,20 @@ def test_list_prints_ids_and_titles(claims, capsys):
 def test_unknown_ids_are_bad_usage(capsys):
     assert cli.main(["NOPE-1"]) == 2
     assert "unknown claim or group NOPE-1" in capsys.readouterr().err
+
+
+def test_the_command_line_is_read_from_sys_argv(claims, capsys, monkeypatch):
+    import sys
+    claims.append(toy("T-11"))
+    monkeypatch.setattr(sys, "argv", ["python -m derivations", "--list"])
+    assert cli.main() == 0 and capsys.readouterr().out == "T-11   toy T-11\n"
+
+
+def test_the_potential_subcommand(capsys):
+    assert cli.main(["potential", "x**2/2", "--no-rate"]) == 0
+    assert "horizon" in capsys.readouterr().out
+
+
+def test_the_documented_defaults():
+    args = cli.build_parser().parse_args([])
+    assert (args.points, args.seed, args.file, args.loss) == (8, 0, [], [])

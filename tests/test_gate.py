@@ -277,6 +277,38 @@ def test_the_reported_numeric_outcome_is_the_undecided_part():
     assert result.verdict == "undecided" and result.numeric.verdict == "undecided"
 
 
+def test_an_undecided_sign_inside_a_ball_is_said():
+    from derivations.balls import BallError
+    with pytest.raises(BallError, match="sign of"):
+        evaluate_ball(sp.sign(sp.log(6) - sp.log(2) - sp.log(3), evaluate=False), 128)
+
+
+def test_a_branch_condition_sympy_cannot_solve_is_not_proved():
+    assert zerotest._vanishes_under(x - sp.cos(x), sp.Eq(x, sp.cos(x))) is False
+
+
+def test_logs_are_not_expanded_by_force():
+    """log(xy) = log x + log y fails for negative x, y: the symbolic route must not prove it."""
+    assert symbolic_route(sp.log(x * y) - sp.log(x) - sp.log(y)) == "unknown"
+    assert symbolic_route(sp.log(p * 2) - sp.log(p) - sp.log(2)) == "zero"
+
+
+def test_a_double_sum_needs_integer_bounds_in_every_limit():
+    i, j = sp.Symbol("i", integer=True), sp.Symbol("j", integer=True)
+    n, h = sp.Symbol("n", integer=True, positive=True), sp.Symbol("h", positive=True)
+    a = sp.IndexedBase("a", real=True)
+    assert zerotest._sum_of_nonnegative_terms(sp.Sum(a[i, j] ** 2, (i, 1, n), (j, 1, n))) is True
+    assert zerotest._sum_of_nonnegative_terms(sp.Sum(a[i, j] ** 2, (i, 1, n), (j, h, n))) is False
+
+
+def test_one_undecided_point_is_counted_once_and_noted():
+    no_ball = sp.zeta(p + 3) - 1                   # no ball enclosure for zeta: every point undecided
+    outcome = numeric_route(no_ball, {p: choice(sp.Rational(1, 3))}, points=1)
+    assert (outcome.verdict, outcome.points, outcome.ball_points) == ("undecided", 1, 0)
+    assert "zeta" in outcome.note
+    assert numeric_route(no_ball, {p: choice(sp.Rational(1, 3))}, points=3).points == 3
+
+
 def test_timings_are_measured_not_made_up():
     import time
     started = time.perf_counter()
@@ -285,13 +317,21 @@ def test_timings_are_measured_not_made_up():
     assert 0 < result.seconds <= elapsed
     assert all(0 < r.seconds <= elapsed for r in result.steps)
 
+    def broken():
+        raise RuntimeError("model failed")
+    started = time.perf_counter()
+    failed = check_claim(Claim("T-17", "toy", "toy", [], broken))
+    assert failed.error and 0 < failed.seconds <= time.perf_counter() - started
+
 
 _CLOSED = [sp.sqrt(2), sp.Integer(2) ** sp.Rational(3, 2), sp.Rational(2, 3) ** -3, sp.Integer(3) ** -2,
            sp.Rational(5, 7) ** 4, sp.pi, sp.E, sp.I * sp.I + sp.Rational(1, 3), sp.exp(sp.Rational(1, 3)),
            sp.log(5), sp.sin(1), sp.cos(2), sp.tan(sp.Rational(1, 2)), sp.sinh(1), sp.cosh(2),
            sp.tanh(3), sp.asinh(2), sp.acosh(3), sp.atanh(sp.Rational(1, 3)), sp.atan(5),
            sp.Abs(sp.Rational(-2, 3)), sp.sign(3 - sp.pi), sp.Rational(1, 3) + sp.sqrt(3) * sp.pi,
-           sp.Mul(2, sp.sqrt(5), sp.log(2), evaluate=False)]
+           sp.Mul(2, sp.sqrt(5), sp.log(2), evaluate=False), sp.pi**3, sp.pi**-2, (1 + sp.sqrt(2)) ** -3,
+           sp.log(3) ** 0, sp.I * sp.pi + 1, (1 + sp.I) ** 3, sp.Abs(3 - sp.pi, evaluate=False),
+           sp.sign(3 - sp.pi, evaluate=False), sp.sign(sp.pi - 3, evaluate=False)]
 
 
 @pytest.mark.parametrize("expr", _CLOSED, ids=str)

@@ -111,6 +111,7 @@ def test_every_fraction_reads_back(value):
 
 def test_the_limits_sit_where_they_are_documented():
     from derivations.parsing import MAX_BITS, MAX_DIGITS, MAX_LENGTH
+    assert (MAX_LENGTH, MAX_DIGITS, MAX_EXPONENT, MAX_BITS) == (1000, 300, 1000, 10_000)   # the docstring's
     longest = "x" + " " * (MAX_LENGTH - 1)
     assert parse_expression(longest, SYMBOLS) == x
     with pytest.raises(ParseError, match=f"at most {MAX_LENGTH}"):
@@ -127,3 +128,7 @@ def test_the_limits_sit_where_they_are_documented():
     assert MAX_BITS == 10_000 and parse_number("(2**1000)**5") == 2**5000
     with pytest.raises(ParseError, match="bits"):
         parse_number("(2**1000)**6")
+
+
+def test_integer_literals_in_other_bases_are_read():
+    assert parse_expression("0x1f*x", SYMBOLS) == 31 * x and parse_number("0b101") == 5

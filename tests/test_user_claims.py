@@ -102,3 +102,22 @@ def test_your_activation_as_an_expression():
             Activation.from_text(*bad)
     with pytest.raises(ParseError):
         Activation.from_text("z.__class__")
+
+
+def test_ids_select_among_the_file_claims_and_the_project_claims(tmp_path, capsys):
+    path = tmp_path / "two_claims.py"
+    path.write_text(readme_claim_file() + '\nSECOND = Claim("MY-2", "again", "again", '
+                    '[("one step size", "both")], steps, GD_BALANCE.falsifiers)\n')
+
+    def listed(*ids):
+        assert cli.main(["--file", str(path), "--list", *ids]) == 0
+        return [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed() == ["MY-1", "MY-2"]
+    assert listed("MY-2") == ["MY-2"]
+    assert listed("my") == ["MY-1", "MY-2"]
+    assert listed("DL-1") == ["DL-1", "MY-1", "MY-2"]
+
+
+def test_two_losses_get_their_own_ids(capsys):
+    assert cli.main(["--loss", "w1/w2", "--loss", "w2/w1", "--list"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["LOSS-1", "LOSS-2", "LOSS2-1", "LOSS2-2"]

@@ -96,14 +96,15 @@ def loss_claims(text: str, *, prefix: str = "LOSS") -> list[Claim]:
     ]
 
 
-def mf2_holds(potential, network="squared_relu", **params) -> StepResult:
+def mf2_holds(potential, network="squared_relu", *, loss="exponential", **params) -> StepResult:
     """MF-2 for ``potential`` on ``network``: the per-neuron balance
     ``Σ_in G(θ_j) − s Σ_out G(θ_j)`` has zero time derivative along the potential's mirror flow.
 
     ``potential``: a :class:`derivations.potentials.Potential` or text in ``x`` (with
     ``params`` as ``name=value``, checked like ``python -m derivations potential``);
     ``network``: a key of :data:`derivations.mirror_flow.NETWORKS` or a
-    :class:`derivations.homogeneous.Network`.  Returns the step result; ``.verdict`` is
+    :class:`derivations.homogeneous.Network`; ``loss``: a loss of the margin, by name or as
+    text in ``q`` (:func:`derivations.homogeneous.margin_loss`).  Returns the step result; ``.verdict`` is
     ``verified``, ``refuted`` (with the counterexample point) or ``undecided``.
     """
     from . import potentials
@@ -113,4 +114,4 @@ def mf2_holds(potential, network="squared_relu", **params) -> StepResult:
         potential = potentials.from_expression(potential, params)
     if isinstance(network, str) and network not in NETWORKS:
         raise ValueError(f"unknown network {network!r}; known: {', '.join(NETWORKS)}")
-    return check_step(_concrete_balance_step(potential, network))
+    return check_step(_concrete_balance_step(potential, network, loss=loss))

@@ -26,13 +26,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import sympy as sp
 
 __all__ = [
     "Activation", "LINEAR", "RELU", "LEAKY_RELU", "SQUARED_RELU", "ACTIVATIONS",
     "Neuron", "Network", "homogeneity_degree", "NotHomogeneous",
-    "exponential_loss", "logistic_loss", "LOSSES", "loss_derivative",
+    "exponential_loss", "logistic_loss", "LOSSES", "margin_loss", "loss_derivative",
 ]
 
 _C = sp.Symbol("c", positive=True)  # the scaling factor
@@ -148,10 +149,30 @@ def logistic_loss(q: sp.Expr) -> sp.Expr:
 LOSSES = {"exponential": exponential_loss, "logistic": logistic_loss}
 
 
-def loss_derivative(name: str, q: sp.Expr) -> sp.Expr:
-    """``ℓ'(q)``."""
+def margin_loss(loss) -> Callable[[sp.Expr], sp.Expr]:
+    """``q ↦ ℓ(q)`` for a name of :data:`LOSSES`, a callable, or a user's text in ``q`` (read
+    by :mod:`derivations.parsing`), e.g. ``"log(1 + exp(-2*q))"``.
+
+    >>> margin_loss("exp(-q)/2")(sp.Integer(0))
+    1/2
+    """
+    if callable(loss):
+        return loss
+    if loss in LOSSES:
+        return LOSSES[loss]
+    from .parsing import parse_expression
+
+    q = sp.Symbol("q", real=True)
+    expr = parse_expression(loss, {"q": q}, exact=True)
+    if not expr.has(q):
+        raise ValueError(f"the loss {loss!r} does not depend on the margin q")
+    return lambda margin: expr.xreplace({q: margin})
+
+
+def loss_derivative(name, q: sp.Expr) -> sp.Expr:
+    """``ℓ'(q)`` (``name``: anything :func:`margin_loss` takes)."""
     t = sp.Symbol("q_", real=True)
-    return sp.diff(LOSSES[name](t), t).xreplace({t: q})
+    return sp.diff(margin_loss(name)(t), t).xreplace({t: q})
 
 
 # ----------------------------------------------------------------------------- networks
@@ -268,9 +289,9 @@ class Network:
         """``q_i = y_i f(θ; x_i)``."""
         return [y * f for y, f in zip(self.labels, self.outputs)]
 
-    def loss(self, name: str = "exponential") -> sp.Expr:
+    def loss(self, name="exponential") -> sp.Expr:
         """``ℒ = Σ_i ℓ(q_i)``."""
-        return sum((LOSSES[name](q) for q in self.margins), sp.Integer(0))
+        return sum((margin_loss(name)(q) for q in self.margins), sp.Integer(0))
 
     def gradient(self, expr: sp.Expr) -> dict:
         return {p: sp.diff(expr, p) for p in self.parameters}

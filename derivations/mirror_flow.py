@@ -314,13 +314,14 @@ def _generic_balance_step(key: str, loss: str = "exponential", layerwise: bool =
 
 
 def _concrete_balance_step(potential: pot.Potential, key: str | Network = "squared_relu", *, s=None, G_pos=None,
-                           label: str = "") -> Step:
+                           label: str = "", loss="exponential") -> Step:
     """MF-2 for one potential on one network (a key of :data:`NETWORKS`, or any ``Network``)."""
     net = NETWORKS[key] if isinstance(key, str) else key
     s = net.activation.degree if s is None else s
     rows = []
     for neuron in net.neurons:
-        derivative, _ = _concrete_balance_derivative(potential, net, _neuron_weights(net, neuron, s), G_pos=G_pos)
+        derivative, _ = _concrete_balance_derivative(potential, net, _neuron_weights(net, neuron, s), loss,
+                                                     G_pos=G_pos)
         rows.append(derivative)
     return Step(sp.Matrix(rows), sp.zeros(len(rows), 1), "MF-1 (G' = x phi'') and the rescaling identity",
                 domain=_domain(_signs_domain(net), potential.domain),

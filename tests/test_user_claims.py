@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import sympy as sp
 
 from derivations import cli
 from derivations.api import loss_claims, mf2_holds, user_loss
@@ -121,3 +122,13 @@ def test_ids_select_among_the_file_claims_and_the_project_claims(tmp_path, capsy
 def test_two_losses_get_their_own_ids(capsys):
     assert cli.main(["--loss", "w1/w2", "--loss", "w2/w1", "--list"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["LOSS-1", "LOSS-2", "LOSS2-1", "LOSS2-2"]
+
+
+def test_your_margin_loss_as_an_expression():
+    from derivations.homogeneous import margin_loss
+    assert mf2_holds("cosh(x) - 1", "relu", loss="log(1 + exp(-2*q))").verdict == "verified"
+    assert margin_loss("exp(-q)/2")(0) == sp.Rational(1, 2)
+    with pytest.raises(ValueError, match="does not depend on the margin"):
+        margin_loss("3")
+    with pytest.raises(ParseError):
+        margin_loss("q.__class__")

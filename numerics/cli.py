@@ -8,24 +8,71 @@ Subcommands
 ``evidence``  the evidence rows per claim used by the reports: DL-2 … DL-10 (Deep LDA)
               and MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (mirror flow); ``--group`` picks one.
 
-Exit status: 0 on success, 1 if the integration fails (e.g. a coordinate reaches 0 in
-the reduced flow), 2 for bad input.
+Exit status: 0 on success; 1 if the integration fails (e.g. a coordinate reaches 0 in
+the reduced flow, or a Taylor run used up its step budget of about 10 minutes); 2 for bad
+input: a one-line ``error:`` on stderr that names the argument, never a traceback.
+Numbers are exact (``5``, ``0.1``, ``1/3``, ``2e-3``; ``nan``, ``oo``, ``1/0`` are refused),
+and work that would run for hours is refused up front: see the limits in ``simulate --help``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from fractions import Fraction
 
 from derivations.objectives import DEGREE_ZERO, LOSSES
+from derivations.parsing import ParseError, parse_number
 from numerics.data import DataError, gaussian_two_class
 from numerics.flows import FLOW_KINDS, MAX_DEPTH, MAX_DIM, FlowError
 from numerics.simulate import INIT_KINDS, gd_run, layer_init, short, simulate, simulate_float64
 from numerics.taylor import TaylorError, UnsupportedExpressionError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "UsageError", "check_workload", "MAX_DPS", "MAX_T",
+           "MAX_T_FLOAT64", "MAX_POINTS", "MAX_OUTPUTS", "MAX_GD_STEPS", "MAX_EXACT_BITS",
+           "BUDGET_SECONDS"]
+
+# Limits of the command line (the library functions have wider ones).  Measured with
+# `python -m numerics simulate` on the project machine (2 cores, shared), fisher loss,
+# L = 3, d = 3, T = 5 unless said:
+#: Taylor method at dps digits: 1.3 s at 50, 2.9 s at 100, 13.6 s at 200, 104 s at 400;
+#: the cost per step grows like dps^2.8 (order ~ 1.15 dps), so 2000 digits would take hours.
+MAX_DPS = 400
+#: Taylor method: the square loss takes about 2 T steps (2020 steps, 14 s at T = 1e4;
+#: 19885 steps, 111 s at T = 1e5; > 300 s at T = 1e6); fisher 4 s at 1e4, 159 s at 1e6.
+MAX_T = 10**4
+#: float64 DOP853: at most 31 s at T = 1e6 over the layer/reduced/mirror flows and the
+#: fisher/square/exponential losses (float(T) must stay finite anyway).
+MAX_T_FLOAT64 = 10**6
+#: points per class: 18 s at d = 9 with 10000 points (exact rational statistics).
+MAX_POINTS = 10_000
+#: output times: 3.7 s with 1000, 10.8 s with 10000 (a monitor evaluation each).
+MAX_OUTPUTS = 10_000
+#: gradient descent in mpmath: 6.7 s for 10^4 steps; 7.1 s per 10^3 steps at L = d = 9, dps 400.
+MAX_GD_STEPS = 10**4
+#: exact gradient descent: the bits of each coordinate grow by a factor 4L + 1 per step
+#: (measured 5.0, 9.0, 13.0, 37 for L = 1, 2, 3, 9), and a step costs ~bits^1.9.  Total bits
+#: of the state after the last step (L*d coordinates): 0.4e6 -> 1.8 s (L = 1, 6 steps),
+#: 1.5e6 -> 9.7 s (L = 2, 5 steps), 1.9e6 -> 42 s (L = 1, 7 steps), 4.6e6 -> > 120 s
+#: (L = d = 9, 3 steps), 9e6 -> 192 s (L = 3, 5 steps).
+MAX_EXACT_BITS = 2 * 10**6
+#: Taylor runs: estimated seconds of integration that a run may take (see _step_seconds);
+#: refused up front if 30 steps (T = 5 took 24..52 over the losses and sizes) exceed it, and
+#: the integrator stops with exit code 1 after the number of steps that fills it.
+BUDGET_SECONDS = 600
+
+
+class UsageError(ValueError):
+    """A combination of arguments that the command line refuses (exit code 2)."""
+
+
+def _e(limit: int) -> str:
+    """A limit such as 10**4 as ``1e4``."""
+    return f"{limit:.0e}".replace("e+0", "e").replace("e+", "e")
+
 
 SIMULATE_EPILOG = f"""\
 flows (SPEC Part A):
@@ -42,6 +89,13 @@ losses: {', '.join(sorted(LOSSES))} (degree 0: {', '.join(DEGREE_ZERO)}).
 data: two Gaussian classes in R^d, seeded, rounded to multiples of 1/8 (exact rationals);
 the square/exponential losses use the two class means with labels +1/-1.
 
+limits (measured on a 2-core machine; a longer run is refused with exit code 2):
+  --dps <= {MAX_DPS}, --T <= {_e(MAX_T)} (Taylor) or {_e(MAX_T_FLOAT64)} (--float64), --outputs <= {MAX_OUTPUTS},
+  --points <= {MAX_POINTS}, --steps <= {MAX_GD_STEPS}, and with --exact at most {_e(MAX_EXACT_BITS)} bits of
+  exact numbers (see --exact).  A Taylor run is refused when ~30 steps would already take
+  more than {BUDGET_SECONDS} s at its --dps and size, and stops (exit code 1) when its steps
+  have used up about {BUDGET_SECONDS} s.
+
 examples:
   python -m numerics simulate --depth 3 --dim 3 --seed 1 --dps 50 --T 2
   python -m numerics simulate --depth 3 --dim 3 --loss ridge_fisher --ridge 1/10 --json
@@ -50,36 +104,100 @@ examples:
 """
 
 
-def _fraction_arg(name, positive=True, allow_zero=False):
+def _fraction_arg(name, allow_zero=False):
+    """argparse type: an exact number > 0 (>= 0 with ``allow_zero``), read by
+    :func:`derivations.parsing.parse_number`, as a :class:`Fraction`."""
     def parse(text):
         try:
-            v = Fraction(text.strip())
-        except (ValueError, ZeroDivisionError):
+            v = parse_number(text, what=name)
+        except ParseError as exc:
+            reason = str(exc).removeprefix(f"{name}: ")
             raise argparse.ArgumentTypeError(
-                f"{name}: expected an exact number such as 0.1, 1/3 or 2e-3, got {text!r}") from None
-        if positive and (v < 0 or (v == 0 and not allow_zero)):
+                f"expected an exact number such as 5, 0.1, 1/3 or 2e-3, got {text!r} ({reason})") from None
+        if v < 0 or (v == 0 and not allow_zero):
             raise argparse.ArgumentTypeError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {text}")
-        return v
+        return Fraction(int(v.p), int(v.q))
     return parse
 
 
-def _int_range(name, lo, hi):
+def _int_range(name, lo, hi, why=""):
+    """argparse type: an integer in ``lo..hi``; ``why`` says where ``hi`` comes from."""
     def parse(text):
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: expected an integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{name} must be in {lo}..{hi}, got {v}")
+            raise argparse.ArgumentTypeError(f"{name} must be in {lo}..{hi}, got {v}"
+                                             + (f" ({why})" if why else ""))
         return v
     return parse
 
 
+def _step_seconds(dps: int, size: int) -> float:
+    """Estimated seconds of one Taylor step at ``dps`` digits for a state of ``size``
+    numbers, 0.070 s * (size/9)^1.5 * (dps/100)^2.8: measured 14.5, 70, 356, 3300 ms at
+    dps 50, 100, 200, 400 (size 9) and 280, 330, 1740 ms at size 25, 27, 81 (dps 100);
+    the model is within 40 % of each."""
+    return 0.070 * (size / 9) ** 1.5 * (dps / 100) ** 2.8
+
+
+def _bits(v: Fraction) -> int:
+    return max(abs(v.numerator).bit_length(), v.denominator.bit_length())
+
+
+def _exact_bits(args, steps: int) -> float:
+    """Predicted total bits of the state after ``steps`` exact steps: each of the L*d
+    coordinates has ~32 + bits(eta) + 2 bits(alpha) bits after one step (measured 35..231
+    at L = 1, 3) and grows by a factor 4L + 1 per further step."""
+    first = 32 + _bits(args.eta) + 2 * _bits(args.alpha)
+    return args.depth * args.dim * first * float(4 * args.depth + 1) ** (steps - 1)
+
+
+def check_workload(args) -> int | None:
+    """Refuse (:class:`UsageError`) a ``simulate`` run that would take far too long; return
+    the step limit for the Taylor integrator (``None`` when it does not integrate)."""
+    if args.flow == "gd":
+        if args.exact:
+            if _exact_bits(args, args.steps) > MAX_EXACT_BITS:
+                most = max((k for k in range(1, args.steps) if _exact_bits(args, k) <= MAX_EXACT_BITS),
+                           default=0)
+                raise UsageError(
+                    f"argument --steps: {args.steps} exact steps at L = {args.depth}, d = {args.dim} "
+                    f"would build numbers of about {_exact_bits(args, args.steps):.1e} bits in all (they grow "
+                    f"{4 * args.depth + 1}-fold per step; the limit is {_e(MAX_EXACT_BITS)} bits, about a "
+                    f"minute): at most {most} step(s) with this --eta and --alpha, or drop --exact")
+        return None
+    limit = MAX_T_FLOAT64 if args.float64 else MAX_T
+    if args.T > limit:
+        how = ("float64 DOP853" if args.float64 else
+               f"the Taylor method (the square loss takes about 2T steps; --float64 allows T <= {_e(MAX_T_FLOAT64)})")
+        raise UsageError(f"argument --T: at most {_e(limit)} with {how}, got {short(args.T, 3)}")
+    if args.float64:
+        return None
+    step = _step_seconds(args.dps, args.depth * args.dim)
+    if 30 * step > BUDGET_SECONDS:
+        raise UsageError(
+            f"argument --dps: {args.dps} digits at L = {args.depth}, d = {args.dim} cost about "
+            f"{step:.0f} s per Taylor step, and even a short run takes ~30 steps "
+            f"(> {BUDGET_SECONDS} s): lower --dps, --depth or --dim")
+    return max(100, math.floor(BUDGET_SECONDS / step))
+
+
+class _Parser(argparse.ArgumentParser):
+    """An unknown or missing command prints the help before the error line (exit code 2)."""
+
+    def error(self, message):
+        if "invalid choice" in message and message.startswith("argument command"):
+            self.print_help(sys.stderr)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="python -m numerics", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="command", metavar="{simulate,evidence}")
+    sub = ap.add_subparsers(dest="command", title="commands")
 
     sp_ = sub.add_parser(
         "simulate", help="integrate one flow and report the drift of the monitored quantities",
@@ -94,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"dimension d, 1..{MAX_DIM} (default 3)")
     sp_.add_argument("--seed", type=_int_range("--seed", 0, 2**32 - 1), default=0,
                      help="seed of the data and of the random layer signs (default 0)")
-    sp_.add_argument("--points", type=_int_range("--points", 2, 10000), default=None,
-                     help="points per class (default 2d+4)")
+    sp_.add_argument("--points", type=_int_range("--points", 2, MAX_POINTS, "18 s at d = 9"), default=None,
+                     help=f"points per class, 2..{MAX_POINTS} (default 2d+4)")
     sp_.add_argument("--init", choices=INIT_KINDS, default="balanced",
                      help="balanced: |u_(l,i)(0)| = alpha; unbalanced: layers 2..L rescaled "
                           "per entry (default balanced)")
@@ -107,21 +225,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp_.add_argument("--loss", choices=sorted(LOSSES), default="fisher", help="loss (default fisher)")
     sp_.add_argument("--ridge", type=_fraction_arg("--ridge", allow_zero=True), default=Fraction(1),
                      help="ridge r of ridge_fisher, exact (default 1)")
-    sp_.add_argument("--dps", type=_int_range("--dps", 10, 2000), default=50,
-                     help="working precision in decimal digits (default 50)")
+    sp_.add_argument("--dps", type=_int_range("--dps", 10, MAX_DPS, "a step costs ~dps^2.8: "
+                                              "104 s for the default run at 400 digits"), default=50,
+                     help=f"working precision in decimal digits, 10..{MAX_DPS} (default 50; the "
+                          "default run takes 1.3 s at 50 digits, 14 s at 200, 104 s at 400: a "
+                          "Taylor step costs ~dps^2.8)")
     sp_.add_argument("--float64", action="store_true",
                      help="float64 with scipy DOP853 instead of the Taylor method")
     sp_.add_argument("--T", type=_fraction_arg("--T"), default=Fraction(5),
-                     help="horizon T > 0, exact (default 5)")
-    sp_.add_argument("--outputs", type=_int_range("--outputs", 2, 100000), default=11,
+                     help=f"horizon T > 0, exact (default 5); at most {_e(MAX_T)} with the Taylor "
+                          f"method (the square loss takes ~2T steps: 14 s at 1e4, 111 s at 1e5) "
+                          f"and {_e(MAX_T_FLOAT64)} with --float64 (at most 31 s there)")
+    sp_.add_argument("--outputs", type=_int_range("--outputs", 2, MAX_OUTPUTS, "11 s with 10000"),
+                     default=11,
                      help="equally spaced output times in [0, T] where the quantities are "
-                          "evaluated (default 11)")
+                          f"evaluated, 2..{MAX_OUTPUTS} (default 11)")
     sp_.add_argument("--eta", type=_fraction_arg("--eta"), default=Fraction(1, 10),
                      help="gd: step size, exact (default 1/10)")
-    sp_.add_argument("--steps", type=_int_range("--steps", 1, 10**6), default=10,
-                     help="gd: number of steps (default 10)")
+    sp_.add_argument("--steps", type=_int_range("--steps", 1, MAX_GD_STEPS, "7 s per 1000 steps at "
+                                                "L = d = 9, dps 400"), default=10,
+                     help=f"gd: number of steps, 1..{MAX_GD_STEPS} (default 10)")
     sp_.add_argument("--exact", action="store_true",
-                     help="gd: exact rational arithmetic (numbers grow fast: few steps)")
+                     help="gd: exact rational arithmetic; the numbers grow (4L+1)-fold per step, so "
+                          f"the steps are limited to a state of {_e(MAX_EXACT_BITS)} bits in all "
+                          "(about a minute): with the default --eta and --alpha 7 steps at L = 1, 5 at L = 2, "
+                          "4 at L = 3 (d = 3), 2 at L = d = 9")
     sp_.add_argument("--json", action="store_true", help="print the result as one JSON object")
     sp_.add_argument("--trajectory", action="store_true",
                      help="with --json: include w and the quantities at every output time")
@@ -174,6 +302,7 @@ class _Progress:
 
 
 def _simulate(args) -> int:
+    max_steps = check_workload(args)
     data = gaussian_two_class(args.dim, args.points, seed=args.seed, ridge=args.ridge)
     signs = args.signs
     if signs == "optimum":
@@ -200,7 +329,15 @@ def _simulate(args) -> int:
     if args.float64:
         res = simulate_float64(args.flow, u0, args.T, **common)
     else:
-        res = simulate(args.flow, u0, args.T, dps=args.dps, progress=progress, **common)
+        try:
+            res = simulate(args.flow, u0, args.T, dps=args.dps, progress=progress,
+                           max_steps=max_steps, **common)
+        except TaylorError as exc:
+            if str(exc).startswith("max_steps"):
+                raise TaylorError(f"{exc}: the step budget of this run (about {BUDGET_SECONDS} s of "
+                                  f"work at --dps {args.dps}, L = {args.depth}, d = {args.dim}) is "
+                                  "used up; lower --T, --dps or the size, or use --float64") from None
+            raise
     progress.done()
     if args.json:
         print(json.dumps(res.to_dict(trajectory=args.trajectory), indent=2))
@@ -258,21 +395,33 @@ def _evidence(args) -> int:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (argparse exits 2 itself on a bad option)."""
     ap = build_parser()
     args = ap.parse_args(argv)
     if args.command is None:
-        ap.print_help()
+        ap.print_help(sys.stderr)
+        print(f"{ap.prog}: error: a command is required: simulate or evidence", file=sys.stderr)
         return 2
+    prog = f"{ap.prog} {args.command}"
     try:
         if args.command == "simulate":
             return _simulate(args)
         return _evidence(args)
-    except (FlowError, DataError, UnsupportedExpressionError) as exc:
-        print(f"python -m numerics {args.command}: error: {exc}", file=sys.stderr)
+    except (UsageError, FlowError, DataError, UnsupportedExpressionError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except TaylorError as exc:
-        print(f"python -m numerics {args.command}: the integration failed: {exc}", file=sys.stderr)
+        print(f"{prog}: error: the integration failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout stopped (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug, not bad input: one line; FLOWPROOF_TRACEBACK=1 shows it
+        if os.environ.get("FLOWPROOF_TRACEBACK"):
+            raise
+        print(f"{prog}: error: internal error {type(exc).__name__}: {exc} (please report it; "
+              "FLOWPROOF_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return 1

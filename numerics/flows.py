@@ -57,6 +57,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
 from derivations.kernels import to_mpf
+from derivations.parsing import parse_number
 from numerics.exact import exact_number
 from numerics.taylor import TaylorSystem
 
@@ -332,8 +333,9 @@ class Flow:
 
 
 def _exact(v, what):
+    """``v`` as an exact sympy number; text is read by :func:`derivations.parsing.parse_number`."""
     try:
-        return exact_number(v, what)
+        return parse_number(v, what=what) if isinstance(v, str) else exact_number(v, what)
     except (TypeError, ValueError) as exc:
         raise FlowError(str(exc)) from None
 
@@ -343,10 +345,9 @@ def _fraction(v) -> Fraction:
         return v
     if isinstance(v, int) and not isinstance(v, bool):
         return Fraction(v)
-    if isinstance(v, sp.Rational):
-        return Fraction(int(v.p), int(v.q))
-    if isinstance(v, str):
-        return Fraction(v.strip())
+    if isinstance(v, (sp.Rational, str)):
+        r = _exact(v, "exact gradient descent")
+        return Fraction(int(r.p), int(r.q))
     raise FlowError(f"exact gradient descent needs exact rationals, got {type(v).__name__}: {v!r}")
 
 

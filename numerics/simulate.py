@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.diagonal import quasi_norm
+from derivations.parsing import ParseError, parse_number
 from numerics.data import TwoClassData
 from numerics.flows import Flow, FlowError, build_flow, monitor_groups
 from numerics.taylor import integrate, solve_float64
@@ -67,18 +68,20 @@ def short(x, digits: int = 2) -> str:
 # initializations
 
 def _rat(v, what) -> sp.Rational:
+    """``v`` as an exact sympy Rational; text is read by :func:`derivations.parsing.parse_number`."""
+    if isinstance(v, str):
+        try:
+            return parse_number(v, what=what)
+        except ParseError as exc:
+            raise FlowError(str(exc)) from None
     try:
-        if isinstance(v, str):
-            fr = Fraction(v.strip())
-            return sp.Rational(fr.numerator, fr.denominator)
         if isinstance(v, Fraction):
             return sp.Rational(v.numerator, v.denominator)
         if isinstance(v, float):
             return sp.Rational(*v.as_integer_ratio())
-        r = sp.Rational(v)
-        return r
-    except (ValueError, TypeError, ZeroDivisionError):
-        raise FlowError(f"{what}: cannot read {v!r} as an exact rational") from None
+        return sp.Rational(v)
+    except (ValueError, TypeError, OverflowError, ZeroDivisionError):
+        raise FlowError(f"{what}: cannot read {v!r} as a finite exact rational") from None
 
 
 def layer_init(depth: int, dim: int, *, init: str = "balanced", alpha: Any = "1/2",

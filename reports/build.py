@@ -44,6 +44,9 @@ __all__ = [
     "plot_coordinates",
     "write_atomic",
     "LatexError",
+    "ResultsError",
+    "validate_results",
+    "prepare_out",
 ]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -590,9 +593,7 @@ def render_tex(
     for numerical experiments without a registered claim.  Deterministic: the same
     arguments give the same string (timings in the results are not used).
     """
-    for result in results:
-        if "id" not in result:
-            raise ValueError("render_tex: every result needs an 'id' (a ClaimResult.to_json() dict)")
+    validate_results(results, source="render_tex")
     template = _environment().get_template(spec.get("template", "report.tex.j2"))
     rows = summarize(results)
     text = template.render(
@@ -617,7 +618,134 @@ def render_tex(
 
 
 # ---------------------------------------------------------------------------------------
+# The JSON contract of claim results (README, "The JSON contract")
+
+VERDICTS = ("verified", "refuted", "undecided")
+SYMBOLIC = ("zero", "holds", "unknown", "skipped")
+_TEXT, _OPTIONAL_TEXT = (str,), (str, type(None))
+_KIND_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false",
+               int: "a number", float: "a number", type(None): "null"}
+
+
+class ResultsError(ValueError):
+    """Claim results that do not follow the JSON contract; the message names the element and field."""
+
+
+def _field(obj: dict, key: str, kinds: tuple, where: str, *, required: bool = True, choices=()) -> None:
+    if key not in obj:
+        if required:
+            raise ResultsError(f"{where}: the field '{key}' is missing")
+        return
+    value = obj[key]
+    if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+        expected = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in kinds))
+        raise ResultsError(f"{where}: '{key}' must be {expected}, got {json_type(value)}")
+    if choices and value not in choices:
+        raise ResultsError(f"{where}: '{key}' is {value!r}; expected one of {', '.join(choices)}")
+
+
+def json_type(value: object) -> str:
+    """How a JSON value is called in messages: ``a string 'x'``, ``a list``, ``null`` ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return {dict: "an object", list: "a list"}.get(type(value), f"the number {value!r}")
+
+
+def _validate_step(step: object, where: str) -> None:
+    if not isinstance(step, dict):
+        raise ResultsError(f"{where} must be an object (a step), got {json_type(step)}")
+    _field(step, "verdict", _TEXT, where, choices=VERDICTS)
+    _field(step, "reason", _TEXT, where)
+    for key in ("label", "lhs_latex", "rhs_latex", "lhs_display", "relation", "relation_latex"):
+        _field(step, key, _OPTIONAL_TEXT, where, required=False)
+    _field(step, "symbolic", _TEXT, where, required=False, choices=SYMBOLIC)
+    _field(step, "numeric", (dict, type(None)), where, required=False)
+
+
+def validate_results(results: object, *, source: str = "results") -> list[dict]:
+    """Check claim results against the JSON contract of ``python -m derivations --json``
+    (what the reports read); return them, or raise :class:`ResultsError` naming ``source``,
+    the element (index and id) and the field.
+
+    >>> validate_results([{"id": "DL-1", "verdict": "maybe"}], source="r.json")
+    Traceback (most recent call last):
+    ...
+    reports.build.ResultsError: r.json: element 0 (DL-1): 'verdict' is 'maybe'; expected one of verified, refuted, undecided
+    """
+    if not isinstance(results, list):
+        raise ResultsError(f"{source}: expected a JSON list of claim results (as printed by "
+                           f"'python -m derivations --json'), got {json_type(results)}")
+    if not results:
+        raise ResultsError(f"{source}: the list of claim results is empty")
+    seen: dict[str, int] = {}
+    for index, result in enumerate(results):
+        where = f"{source}: element {index}"
+        if not isinstance(result, dict):
+            raise ResultsError(f"{where} must be an object (a claim result), got {json_type(result)}")
+        _field(result, "id", _TEXT, where)
+        if not result["id"].strip():
+            raise ResultsError(f"{where}: 'id' is empty")
+        if result["id"] in seen:
+            raise ResultsError(f"{where}: the id {result['id']!r} repeats element {seen[result['id']]}")
+        seen[result["id"]] = index
+        where = f"{where} ({result['id']})"
+        _field(result, "verdict", _TEXT, where, choices=VERDICTS)
+        for key in ("title", "statement"):
+            _field(result, key, _TEXT, where)
+        for key in ("group", "scope", "error"):
+            _field(result, key, _OPTIONAL_TEXT, where, required=False)
+        _field(result, "ok", (bool,), where, required=False)
+        _field(result, "seconds", (int, float, type(None)), where, required=False)
+        for key in ("steps", "falsifiers"):
+            _field(result, key, (list,), where)
+        _field(result, "assumptions", (list,), where, required=False)
+        for k, assumption in enumerate(result.get("assumptions") or []):
+            if not isinstance(assumption, dict):
+                raise ResultsError(f"{where}: assumptions[{k}] must be an object, got {json_type(assumption)}")
+            for key in ("name", "text"):
+                _field(assumption, key, _TEXT, f"{where}: assumptions[{k}]")
+        for k, step in enumerate(result["steps"]):
+            _validate_step(step, f"{where}: steps[{k}]")
+        for k, falsifier in enumerate(result["falsifiers"]):
+            at = f"{where}: falsifiers[{k}]"
+            if not isinstance(falsifier, dict):
+                raise ResultsError(f"{at} must be an object, got {json_type(falsifier)}")
+            for key in ("drops", "setting"):
+                _field(falsifier, key, _TEXT, at)
+            _field(falsifier, "falsified", (bool,), at)
+            _field(falsifier, "conclusion", (dict,), at)
+            _validate_step(falsifier["conclusion"], f"{at}.conclusion")
+        _field(result, "evidence", (list,), where, required=False)
+        for k, row in enumerate(result.get("evidence") or []):
+            if not isinstance(row, dict):
+                raise ResultsError(f"{where}: evidence[{k}] must be an object, got {json_type(row)}")
+    return results
+
+
+# ---------------------------------------------------------------------------------------
 # Files and PDF
+
+
+def prepare_out(out: Path | str) -> Path:
+    """The output folder ``out``, created if needed and checked to be writable (by
+    writing and removing a probe file); ``ValueError`` naming ``--out`` otherwise."""
+    if str(out).strip() == "":
+        raise ValueError("--out: empty path: give a folder (e.g. reports/build)")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
 
 
 def write_atomic(path: Path | str, data: bytes | str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Exit codes: 0 every requested report was written (or skipped: no claims, no pdflatex); "
-            "1 a report failed to render or compile (the end of the LaTeX log is shown); 2 bad usage "
-            "(including an unreadable --results file). "
+            "1 a report failed to render or compile (the end of the LaTeX log is shown); 2 bad usage, "
+            "with a one-line 'error:' naming the argument: an unknown option, --points out of range, "
+            "a --results file that is missing, empty, not JSON or not a list of claim results as "
+            "'python -m derivations --json' prints them, or an --out that is empty or not a writable "
+            "folder; nothing is written then. "
             "Claim verdicts do not change the exit code: 'python -m derivations' is the gate. "
             "Examples: python -m reports;  python -m reports --only deep_lda --no-pdf;  "
             "python -m reports --json --out /tmp/reports;  "
@@ -64,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-pdf", action="store_true", help="write the .tex (and .json) only, do not run pdflatex")
     parser.add_argument("--json", action="store_true", help="print a JSON summary of what was built on stdout")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="output folder (default: reports/build/ of the source tree)")
-    parser.add_argument("--points", type=int, default=8, help="random points per step for the numeric route (default 8)")
+    parser.add_argument("--out", default=None, metavar="DIR",  # a str: Path('') would be '.'
+                        help="output folder, created if needed (default: reports/build/ of the source tree)")
+    parser.add_argument("--points", type=int, default=8,
+                        help="random points per step for the numeric route, 1 to the maximum of "
+                        "'python -m derivations' (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
     parser.add_argument(
         "--results", type=Path, default=None, metavar="FILE",
@@ -101,15 +107,30 @@ def _claim_rows(results: list[dict]) -> list[dict]:
 
 
 def _load_results(path: Path) -> list[dict]:
-    """Claim results from a ``python -m derivations --json`` file; ``ValueError`` if malformed."""
+    """Claim results from a ``python -m derivations --json`` file ('-': stdin), checked by
+    :func:`reports.build.validate_results`; ``ValueError`` naming ``--results`` otherwise."""
+    source = f"--results {path}"
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ValueError(f"{source}: cannot read the file ({reason})") from None
+    if not text.strip():
+        raise ValueError(f"{source}: the file is empty; expected a JSON list of claim results")
+    try:
         data = json.loads(text)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"--results {path}: cannot read a JSON list ({exc})") from exc
-    if not isinstance(data, list) or not all(isinstance(r, dict) and "id" in r for r in data):
-        raise ValueError(f"--results {path}: expected a JSON list of claim results, each with an 'id'")
-    return data
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{source}: not valid JSON (nested too deeply)") from None
+    return build.validate_results(data, source=source)
+
+
+def _check_points(points: int) -> None:
+    from derivations.cli import MAX_POINTS  # one limit for both command lines
+
+    if not 1 <= points <= MAX_POINTS:
+        raise ValueError(f"--points must be in 1..{MAX_POINTS}, got {points}")
 
 
 def _group_of(result: dict) -> str:
@@ -191,28 +212,42 @@ def run_report(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the reports; returns the exit code (argparse exits 2 itself on a bad option)."""
     args = build_parser().parse_args(argv)
-    if args.points < 1:
-        print("error: --points must be at least 1", file=sys.stderr)
-        return 2
     if args.list:
         for name, spec in REPORTS.items():
             print(f"{name:12} {'/'.join(spec['groups']):6} {spec['title']}")
         return 0
-    out = args.out if args.out is not None else default_out()
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+    try:  # every argument is checked before anything is written
+        _check_points(args.points)
+        given = _load_results(args.results) if args.results is not None else None
+        out = build.prepare_out(args.out if args.out is not None else default_out())
+    except ValueError as exc:
+        print(f"python -m reports: error: {exc}", file=sys.stderr)
         return 2
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _build(args, out, given)
+    except KeyboardInterrupt:
+        print("python -m reports: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of stdout stopped (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        print(f"python -m reports: error: writing the reports failed: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug, not bad input: one line; FLOWPROOF_TRACEBACK=1 shows it
+        if os.environ.get("FLOWPROOF_TRACEBACK"):
+            raise
+        print(f"python -m reports: error: internal error {type(exc).__name__}: {exc} (please report "
+              "it; FLOWPROOF_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return 1
 
+
+def _build(args, out: Path, given: list[dict] | None) -> int:
     names = list(dict.fromkeys(args.only)) if args.only else list(REPORTS)
     started = time.perf_counter()
-    if args.results is not None:
-        try:
-            given = _load_results(args.results)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    if given is not None:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
                               evidence=args.evidence)
                    for name in names]

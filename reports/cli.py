@@ -82,8 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--evidence", choices=["full", "quick", "none"], default="full",
                         help="numeric evidence tables from simulations of the flows: full (default, about a "
                         "minute), quick (short runs), none")
+    parser.add_argument("--file", type=Path, default=None, metavar="FILE.py",
+                        help="build one report, NAME.tex/.pdf with NAME the file's stem, for the claims defined "
+                        "in your own Python file (see the README, 'Your own claims'); with --results, the "
+                        "results of 'python -m derivations --file FILE.py --json'")
     parser.add_argument("--list", action="store_true", help="list the reports and their claim groups, then exit")
     return parser
+
+
+def file_report(path: Path) -> tuple[str, dict, list]:
+    """The report of a researcher's claim file: its name (the file's stem), its spec (one
+    group per claim prefix, in the file's order) and its claims."""
+    from derivations import registry
+
+    claims = registry.load_file(path)
+    groups = list(dict.fromkeys(c.group for c in claims))
+    spec = {"title": f"Your claims: {path.name}", "subtitle": "Checked step by step by flowproof",
+            "groups": groups, "template": "report.tex.j2",
+            "abstract": f"The claims of {build.escape_tex(path.name)} (group(s) {build.escape_tex(', '.join(groups))}), "
+                        "each derived step by step and checked by two independent routes, with its falsifiers."}
+    return path.stem, spec, claims
 
 
 def _check(claims, *, points: int, seed: int) -> list[dict]:
@@ -140,12 +158,14 @@ def _group_of(result: dict) -> str:
 def run_report(
     name: str, *, out: Path, pdf: bool, points: int | None, seed: int | None,
     claims: list | None = None, given: list[dict] | None = None, evidence: str = "full",
+    spec: dict | None = None,
 ) -> dict:
     """Build one report; returns its entry of the JSON summary (``status``: built/skipped/failed).
 
-    The claims are checked here, unless ``given`` holds their results already.
+    ``spec``: the report's entry (default ``REPORTS[name]``; see :func:`file_report` for a
+    user's).  The claims are checked here, unless ``given`` holds their results already.
     """
-    spec = REPORTS[name]
+    spec = spec or REPORTS[name]
     groups = ", ".join(spec["groups"])
     entry = {"name": name, "title": spec["title"], "groups": list(spec["groups"]),
              "status": "built", "tex": None, "pdf": None, "json": None, "note": None, "claims": []}
@@ -220,13 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:  # every argument is checked before anything is written
         _check_points(args.points)
+        own = file_report(args.file) if args.file is not None else None
         given = _load_results(args.results) if args.results is not None else None
         out = build.prepare_out(args.out if args.out is not None else default_out())
     except ValueError as exc:
         print(f"python -m reports: error: {exc}", file=sys.stderr)
         return 2
     try:
-        return _build(args, out, given)
+        return _build(args, out, given, own)
     except KeyboardInterrupt:
         print("python -m reports: interrupted", file=sys.stderr)
         return 130
@@ -244,19 +265,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _build(args, out: Path, given: list[dict] | None) -> int:
-    names = list(dict.fromkeys(args.only)) if args.only else list(REPORTS)
+def _build(args, out: Path, given: list[dict] | None, own: tuple | None = None) -> int:
     started = time.perf_counter()
-    if given is not None:
-        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
-                              evidence=args.evidence)
-                   for name in names]
+    if own is not None:  # a user's claim file: its own report only
+        name, spec, claims = own
+        reports = [(name, spec)]
     else:
         from derivations import registry
 
         claims = registry.all_claims()
+        reports = [(name, REPORTS[name]) for name in (dict.fromkeys(args.only) if args.only else REPORTS)]
+    if given is not None:
+        entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
+                              evidence=args.evidence, spec=spec) for name, spec in reports]
+    else:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=args.points, seed=args.seed,
-                              claims=claims, evidence=args.evidence) for name in names]
+                              claims=claims, evidence=args.evidence, spec=spec) for name, spec in reports]
     ok = all(e["status"] != "failed" for e in entries)
     built = sum(e["status"] == "built" for e in entries)
     note(f"{built} report(s) built, {sum(e['status'] == 'skipped' for e in entries)} skipped, "

@@ -132,3 +132,23 @@ def test_your_margin_loss_as_an_expression():
         margin_loss("3")
     with pytest.raises(ParseError):
         margin_loss("q.__class__")
+
+
+def test_the_readme_claim_file_gets_a_report(tmp_path, capsys):
+    from reports import cli as reports_cli
+    path = tmp_path / "my_claims.py"
+    path.write_text(readme_claim_file())
+    out = tmp_path / "out"
+    assert reports_cli.main(["--file", str(path), "--out", str(out), "--no-pdf", "--evidence", "none"]) == 0
+    tex = (out / "my_claims.tex").read_text()
+    assert "MY-1" in tex and "One gradient step multiplies the balance" in tex
+    assert json.loads((out / "my_claims.json").read_text())[0]["ok"] is True
+    # the same from the results that python -m derivations wrote
+    capsys.readouterr()
+    assert cli.main(["--file", str(path), "--json"]) == 0
+    results = tmp_path / "r.json"
+    results.write_text(capsys.readouterr().out)
+    again = tmp_path / "again"
+    assert reports_cli.main(["--file", str(path), "--results", str(results), "--out", str(again), "--no-pdf"]) == 0
+    assert "One gradient step multiplies the balance" in (again / "my_claims.tex").read_text()
+    assert reports_cli.main(["--file", str(tmp_path / "nope.py"), "--out", str(again)]) == 2

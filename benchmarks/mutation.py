@@ -53,7 +53,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "numerics/taylor.py": ("tests/test_taylor.py",),
     "numerics/mirror_map.py": ("tests/test_mirror_numerics.py", "tests/test_features.py", "-k",
                                "inverse or derivatives or bad_potentials or user_potential or read_back "
-                               "or scalar_reimplementation or mf2_balance_conserved"),
+                               "or scalar_reimplementation or mf2_balance_conserved or rewritten or flags_of"),
     "numerics/features.py": ("tests/test_features.py",),
     "numerics/margins.py": ("tests/test_mirror_numerics.py", "-k",
                             "margin or kkt or q_values or loss_inverse or separable or horizon_spellings "
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max", type=int, default=None, help="at most this many mutants per module (spread evenly)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per mutant before it counts as killed")
+    parser.add_argument("--rerun", metavar="FILE", help="run only the survivors of an earlier campaign's --json FILE")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--json", metavar="FILE", help="write every result and the summary to FILE")
     args = parser.parse_args(argv)
@@ -284,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             step = len(found) / args.max
             found = [found[int(k * step)] for k in range(args.max)]
         chosen += found
+    if args.rerun:
+        survived = {r["key"] for r in json.loads(Path(args.rerun).read_text())["results"] if r["outcome"] == "survived"}
+        chosen = [m for module in modules for m in mutants(module) if m.key in survived]
     if args.list:
         for mutant in chosen:
             print(mutant.key)

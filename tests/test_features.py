@@ -128,3 +128,50 @@ def test_mirror_descent_steps_equal_a_scalar_reimplementation():
         zW, za = zW - 0.5 * gW, za - 0.5 * ga
         W, a = to_theta(zW), to_theta(za)
     assert np.allclose(run.W, W, rtol=1e-12) and np.allclose(run.a, a, rtol=1e-12)
+
+
+def test_each_arm_has_the_horizon_its_key_names_and_the_falsifier_its_scaled_step():
+    for setting in MF8_SETTINGS:
+        expected = "l1" if setting.key == "falsifier" else setting.key
+        assert setting.potential().horizon.label == expected, setting
+    falsifier = MF8_SETTINGS[-1]
+    assert falsifier.key == "falsifier" and falsifier.step_scale == 1 / falsifier.params["alpha"]
+    assert f"alpha={falsifier.params['alpha']}" in falsifier.label
+
+
+def test_paired_comparison_statistic():
+    from types import SimpleNamespace as S
+    def runs(a, b):
+        return [{"a": S(metrics={"effective_neurons": x}), "b": S(metrics={"effective_neurons": y})}
+                for x, y in zip(a, b)]
+    c = compare_arms(runs([2.0, 3.0, 4.0], [1.0, 1.0, 1.0]), "a", "b")   # differences 1, 2, 3
+    assert c.t_statistic == pytest.approx(2 * 3 ** 0.5) and c.ratios == (2.0, 3.0, 4.0)
+    small = compare_arms(runs([1.1, 1.2], [1.0, 1.0]), "a", "b")       # spread 0.05, below 1
+    assert small.t_statistic == pytest.approx(0.15 / 0.05)
+    assert compare_arms(runs([2.0, 2.0], [1.0, 1.0]), "a", "b").t_statistic == np.inf
+    with pytest.raises(MirrorError, match="at least two seeds"):
+        compare_arms(runs([2.0], [1.0]), "a", "b")
+
+
+def test_metric_boundaries():
+    X = np.eye(2)
+    idle = feature_metrics(np.ones((2, 2)), np.zeros(2), X)        # weights in, nothing out
+    assert idle["effective_neurons"] == 0.0 and idle["active_fraction"] == 0.0
+    edge = feature_metrics(np.array([[1.0, 0.01]]), np.array([0.5]), X)
+    assert edge["large_weight_fraction"] == 1.0                    # 0.01 is exactly 1 % of the max
+
+
+def test_small_inputs_and_a_silent_network():
+    X, y = xor_data(1, 2)
+    assert X.shape == (1, 2) and y.shape == (1,)
+    X, y = xor_data(20, 3, seed=4)
+    silent = train_relu_net(MF8_SETTINGS[1].potential(), X, y, width=3, steps=0, init_scale=0.0)
+    assert silent.accuracy == 0.0 and silent.min_margin == 0.0     # a zero output classifies nothing
+    start = train_relu_net(MF8_SETTINGS[1].potential(), X, y, width=3, steps=0)
+    assert start.steps == 0 and np.all(np.isfinite(start.W))
+
+
+def test_digit_pixels_are_scaled_to_the_unit_interval():
+    X, _ = digits_data(3, 5)
+    spread = X.max(axis=0) - X.min(axis=0)       # per pixel: 16 grey levels scaled to [0, 1]
+    assert spread.max() == 1.0

@@ -114,6 +114,31 @@ def test_bad_potentials_give_clear_errors(text, needle):
         mirror_map(text)
 
 
+def test_hyperbolic_functions_are_rewritten_exactly_for_the_taylor_programs():
+    from numerics.mirror_map import _taylor_friendly
+    u = sp.Symbol("u", positive=True)
+    for f in (sp.asinh(u), sp.acosh(u + 1), sp.atanh(u / 2), sp.sinh(u), sp.cosh(u)):
+        rewritten = _taylor_friendly(f)
+        assert not rewritten.has(sp.asinh, sp.acosh, sp.atanh, sp.sinh, sp.cosh)
+        for point in (sp.Rational(1, 3), sp.Rational(3, 2)):
+            assert abs(sp.N((rewritten - f).subs(u, point), 40)) < 1e-35, f
+
+
+def test_inverse_derivative_and_flags_of_the_mirror_map():
+    cosh = catalogue_potential("cosh")
+    with mpmath.workdps(40):
+        z = mpmath.mpf("0.7")
+        slope = mpmath.diff(cosh.inv, z)
+        assert abs(cosh.dinv(z) - slope) < mpmath.mpf(10) ** -30
+        assert abs(cosh.dinv(z) - 1 / mpmath.sqrt(1 + z**2)) < mpmath.mpf(10) ** -35   # psi = asinh
+    cube = catalogue_potential("p-power", p=3)              # phi'' = 2|x| vanishes at 0
+    assert cube.dinv(0.0) == math.inf and cube.inv(0.0) == 0.0
+    assert cube.dinv(mpmath.mpf(0)) == mpmath.inf
+    assert cosh.d2phi_even_analytic and not cube.d2phi_even_analytic
+    from derivations import potentials as P
+    assert mirror_map(P.quadratic_quartic()).name == P.quadratic_quartic().name
+
+
 def test_derivatives_agree_with_derivations_potentials():
     """Two routes for phi', phi'', G: derived here and in derivations.potentials."""
     m = catalogue_potential("hyperbolic entropy", alpha=1)
@@ -332,6 +357,17 @@ def test_max_margin_known_solutions():
         assert r.theta == pytest.approx([1 / 3, 1 / 3], abs=1e-9)
         assert r.value == pytest.approx(value, rel=1e-9)
         assert r.unique and r.duality_gap < 1e-9 and r.kkt.total < 1e-9
+
+
+def test_l1_max_margin_reports_its_active_constraints():
+    """Data (1, 2) and (2, 1): both margins are 1 at the solution (1/3, 1/3); a third point
+    far from the boundary (margin 3 there) is not active."""
+    r = max_margin(np.array([[1.0, 2.0], [2.0, 1.0], [4.0, 5.0]]), np.ones(3), "l1")
+    assert r.active == [0, 1]
+
+
+def test_horizon_spellings_with_a_p():
+    assert as_horizon("lp:3").p == 3 and as_horizon("lp=4").p == 4 and as_horizon("l3").p == 3
 
 
 def test_max_margin_non_unique_l1_is_detected():

@@ -235,10 +235,7 @@ RECURRENCE_ORDER = 12
 RECURRENCE_KERNELS = [make_kernel([s_], [f], backend="mpmath") for f in RECURRENCE_CASES]
 
 
-@settings(max_examples=30, deadline=None)
-@given(case=st.integers(0, len(RECURRENCE_CASES) - 1),
-       s0=st.fractions(Fraction(1, 5), 4, max_denominator=50))
-def test_taylor_coefficients_match_numerical_differentiation(case, s0):
+def check_recurrence(case: int, s0: Fraction) -> None:
     """System s' = 1, z' = f(s): z_{k+1} = f^{(k)}(s0) / (k+1)!  for every recurrence.
 
     Independent route: mpmath.taylor (numerical differentiation at raised precision)
@@ -253,6 +250,18 @@ def test_taylor_coefficients_match_numerical_differentiation(case, s0):
             exact = fk / (k + 1)
             assert abs(coeffs[k + 1] - exact) <= mpmath.mpf(10) ** -35 * max(1, abs(exact)), \
                 (RECURRENCE_CASES[case], k)
+
+
+@pytest.mark.parametrize("case", range(len(RECURRENCE_CASES)), ids=[str(f) for f in RECURRENCE_CASES])
+def test_every_recurrence_to_order_12(case):
+    check_recurrence(case, Fraction(7, 5))
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=st.integers(0, len(RECURRENCE_CASES) - 1),
+       s0=st.fractions(Fraction(1, 5), 4, max_denominator=50))
+def test_taylor_coefficients_match_numerical_differentiation(case, s0):
+    check_recurrence(case, s0)
 
 
 # ------------------------------------------------------------- precision hygiene, API
@@ -386,3 +395,25 @@ def test_the_step_size_rule(dps, y0):
             (eps * mpmath.factorial(j) / y0_) ** (mpmath.mpf(1) / j) for j in (p - 1, p))
         assert abs(starts[0] - h) <= 1e-12 * h
     assert res.steps == len(starts) and res.max_step >= float(h) * (1 - 1e-12)
+
+
+def test_the_reported_time_is_measured():
+    import time
+    started = time.perf_counter()
+    res = integrate(DECAY, [1], 1, dps=20)
+    assert 0 < res.seconds <= time.perf_counter() - started
+
+
+def test_times_out_of_order_are_named():
+    with pytest.raises(ValueError, match=r"times\[0\], times\[1\] = 1/2, 1/4"):
+        integrate(DECAY, [1], 1, dps=20, times=["1/2", "1/4"])
+
+
+def test_irrational_numbers_and_constants_keep_every_digit():
+    coeffs = taylor_coefficients(DECAY, [sp.sqrt(2)], 1, dps=50)
+    with mpmath.workdps(70):
+        assert abs(coeffs[0][0] - mpmath.sqrt(2)) < mpmath.mpf(10) ** -55
+    only_constant = TaylorSystem([y], [sp.sqrt(2) * y])        # one irrational constant, nothing else
+    res = integrate(only_constant, [1], 1, dps=30)
+    with mpmath.workdps(40):
+        assert abs(res.y[-1][0] - mpmath.exp(mpmath.sqrt(2))) < mpmath.mpf(10) ** -27

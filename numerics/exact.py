@@ -11,7 +11,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["exact_number"]
+from derivations.parsing import ParseError, parse_number
+
+__all__ = ["exact_number", "read_exact"]
 
 
 def exact_number(v: Any, what: str = "value"):
@@ -36,11 +38,7 @@ def exact_number(v: Any, what: str = "value"):
             raise ValueError(f"{what}: expected a finite number, got {v!r}")
         return sp.Rational(*float(v).as_integer_ratio())
     if isinstance(v, str):
-        try:
-            fr = Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{what}: cannot read {v!r} as an exact real number") from None
-        return sp.Rational(fr.numerator, fr.denominator)
+        return read_exact(v, what)
     if isinstance(v, (Fraction, Decimal)):
         fr = Fraction(v)
         return sp.Rational(fr.numerator, fr.denominator)
@@ -51,3 +49,12 @@ def exact_number(v: Any, what: str = "value"):
     if type(v).__module__.startswith("gmpy2"):
         return sp.Rational(*(int(x) for x in v.as_integer_ratio()))
     raise TypeError(f"{what}: expected a real number, got {type(v).__name__}: {v!r}")
+
+
+def read_exact(text: str, what: str) -> sp.Rational:
+    """Text as an exact rational, by the project's one reader of user text
+    (:func:`derivations.parsing.parse_number`: ``"0.1"``, ``"1/3"``, ``"2.5e-3"``)."""
+    try:
+        return parse_number(text, what=what)
+    except ParseError as exc:
+        raise ValueError(f"{what}: cannot read {text!r} as an exact real number ({exc})") from None

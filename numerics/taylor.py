@@ -60,7 +60,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.kernels import _validate, make_kernel
-from numerics.exact import exact_number
+from numerics.exact import exact_number, read_exact
 
 __all__ = [
     "TaylorSystem", "TaylorResult", "TaylorError", "UnsupportedExpressionError",
@@ -130,12 +130,8 @@ def _to_mpfr(v: Any, what: str):
     elif isinstance(v, mpmath.mpf):
         r = _mpf_tuple_to_mpfr(v._mpf_, what)
     elif isinstance(v, str):
-        try:
-            fr = Fraction(v.strip())
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{what}: cannot read {v!r} as an exact real number "
-                             "(expected e.g. '0.1', '1/3', '2.5e-3')") from None
-        r = _mpfr(_mpq(fr.numerator, fr.denominator))
+        q = read_exact(v, what)
+        r = _mpfr(_mpq(int(q.p), int(q.q)))
     elif isinstance(v, Fraction):
         r = _mpfr(_mpq(v.numerator, v.denominator))
     elif isinstance(v, Decimal):

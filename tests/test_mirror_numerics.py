@@ -139,6 +139,17 @@ def test_inverse_derivative_and_flags_of_the_mirror_map():
     assert mirror_map(P.quadratic_quartic()).name == P.quadratic_quartic().name
 
 
+def test_an_inverse_sympy_cannot_simplify_is_recorded_as_not_proved(monkeypatch):
+    from numerics import mirror_map as mm
+
+    def failing(*args, **kwargs):
+        raise ValueError("simplify gave up")
+    monkeypatch.setattr(mm.sp, "simplify", failing)
+    x_ = mm._XP
+    inverse, checks = mm._closed_form_inverse(x_ + x_**3)
+    assert inverse is not None and checks["symbolic"] is False and "numeric" in checks
+
+
 def test_derivatives_agree_with_derivations_potentials():
     """Two routes for phi', phi'', G: derived here and in derivations.potentials."""
     m = catalogue_potential("hyperbolic entropy", alpha=1)

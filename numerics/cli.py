@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from fractions import Fraction
 
 from derivations.objectives import DEGREE_ZERO, LOSSES
+from derivations.guard import run_guarded
 from derivations.parsing import ParseError, parse_number
 from numerics.data import DataError, gaussian_two_class
 from numerics.flows import FLOW_KINDS, MAX_DEPTH, MAX_DIM, FlowError
@@ -403,25 +403,14 @@ def main(argv=None) -> int:
         print(f"{ap.prog}: error: a command is required: simulate or evidence", file=sys.stderr)
         return 2
     prog = f"{ap.prog} {args.command}"
-    try:
-        if args.command == "simulate":
-            return _simulate(args)
-        return _evidence(args)
-    except (UsageError, FlowError, DataError, UnsupportedExpressionError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    except TaylorError as exc:
-        print(f"{prog}: error: the integration failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader of stdout stopped (| head): not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except Exception as exc:  # a bug, not bad input: one line; FLOWPROOF_TRACEBACK=1 shows it
-        if os.environ.get("FLOWPROOF_TRACEBACK"):
-            raise
-        print(f"{prog}: error: internal error {type(exc).__name__}: {exc} (please report it; "
-              "FLOWPROOF_TRACEBACK=1 shows the traceback)", file=sys.stderr)
-        return 1
+
+    def body() -> int:
+        try:
+            return _simulate(args) if args.command == "simulate" else _evidence(args)
+        except (UsageError, FlowError, DataError, UnsupportedExpressionError) as exc:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2
+        except TaylorError as exc:
+            print(f"{prog}: error: the integration failed: {exc}", file=sys.stderr)
+            return 1
+    return run_guarded(prog, body)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from derivations.guard import run_guarded
 
 from . import build
 from .build import REPORTS, LatexError, note
@@ -246,23 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"python -m reports: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        return _build(args, out, given, own)
-    except KeyboardInterrupt:
-        print("python -m reports: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader of stdout stopped (| head): not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except OSError as exc:
-        print(f"python -m reports: error: writing the reports failed: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a bug, not bad input: one line; FLOWPROOF_TRACEBACK=1 shows it
-        if os.environ.get("FLOWPROOF_TRACEBACK"):
-            raise
-        print(f"python -m reports: error: internal error {type(exc).__name__}: {exc} (please report "
-              "it; FLOWPROOF_TRACEBACK=1 shows the traceback)", file=sys.stderr)
-        return 1
+    def body() -> int:
+        try:
+            return _build(args, out, given, own)
+        except OSError as exc:
+            print(f"python -m reports: error: writing the reports failed: {exc}", file=sys.stderr)
+            return 1
+    return run_guarded("python -m reports", body)
 
 
 def _build(args, out: Path, given: list[dict] | None, own: tuple | None = None) -> int:

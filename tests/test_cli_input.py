@@ -2,7 +2,6 @@
 names the argument, no traceback, nothing written; and the work limits of `simulate`."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess

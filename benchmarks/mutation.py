@@ -50,13 +50,13 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "derivations/balls.py": _ENGINE_TESTS,
     "derivations/cli.py": _ENGINE_TESTS + ("tests/test_user_claims.py",),
     "derivations/parsing.py": ("tests/test_parsing.py",),
-    "numerics/taylor.py": ("tests/test_taylor.py",),
-    "numerics/mirror_map.py": ("tests/test_mirror_numerics.py", "tests/test_features.py", "-k",
+    "numerics/core/taylor.py": ("tests/test_taylor.py",),
+    "numerics/mirror_flow/mirror_map.py": ("tests/test_mirror_numerics.py", "tests/test_features.py", "-k",
                                "inverse or derivatives or bad_potentials or user_potential or read_back "
                                "or scalar_reimplementation or mf2_balance_conserved or rewritten or flags_of "
                                "or cannot_simplify"),
-    "numerics/features.py": ("tests/test_features.py",),
-    "numerics/margins.py": ("tests/test_mirror_numerics.py", "-k",
+    "numerics/mirror_flow/features.py": ("tests/test_features.py",),
+    "numerics/mirror_flow/margins.py": ("tests/test_mirror_numerics.py", "-k",
                             "margin or kkt or q_values or loss_inverse or separable or horizon_spellings "
                             "or mf5 or mf6"),
 }

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import mpmath  # noqa: E402
 import sympy as sp  # noqa: E402
 
-from numerics.taylor import TaylorSystem, integrate, solve_float64  # noqa: E402
+from numerics.core.taylor import TaylorSystem, integrate, solve_float64  # noqa: E402
 
 X_ROWS = [["1", "2", "-1"], ["0.5", "-1", "1"]]
 Y_VEC = ["1", "-0.5"]

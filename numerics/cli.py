@@ -26,10 +26,10 @@ from fractions import Fraction
 from derivations.objectives import DEGREE_ZERO, LOSSES
 from derivations.guard import run_guarded
 from derivations.parsing import ParseError, parse_number
-from numerics.data import DataError, gaussian_two_class
-from numerics.flows import FLOW_KINDS, MAX_DEPTH, MAX_DIM, FlowError
-from numerics.simulate import INIT_KINDS, gd_run, layer_init, short, simulate, simulate_float64
-from numerics.taylor import TaylorError, UnsupportedExpressionError
+from numerics.deep_lda.data import DataError, gaussian_two_class
+from numerics.deep_lda.flows import FLOW_KINDS, MAX_DEPTH, MAX_DIM, FlowError
+from numerics.deep_lda.simulate import INIT_KINDS, gd_run, layer_init, short, simulate, simulate_float64
+from numerics.core.taylor import TaylorError, UnsupportedExpressionError
 
 __all__ = ["main", "build_parser", "UsageError", "check_workload", "MAX_DPS", "MAX_T",
            "MAX_T_FLOAT64", "MAX_POINTS", "MAX_OUTPUTS", "MAX_GD_STEPS", "MAX_EXACT_BITS",
@@ -367,8 +367,8 @@ def _simulate(args) -> int:
 
 
 def _evidence(args) -> int:
-    from numerics.evidence import dl_evidence
-    from numerics.mirror_evidence import mf_evidence
+    from numerics.deep_lda.evidence import dl_evidence
+    from numerics.mirror_flow.evidence import mf_evidence
 
     start = time.perf_counter()
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))

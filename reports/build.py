@@ -63,7 +63,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Conservation laws of gradient flow, checked step by step",
         "groups": ["DL"],
         "template": "report.tex.j2",
-        "evidence": "numerics.evidence:dl_evidence",
+        "evidence": "numerics.deep_lda.evidence:dl_evidence",
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
             "degree zero; along gradient flow on an $L$-layer diagonal linear network "
@@ -78,7 +78,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
         "groups": ["MF"],
         "template": "report.tex.j2",
-        "evidence": "numerics.mirror_evidence:mf_evidence",
+        "evidence": "numerics.mirror_flow.evidence:mf_evidence",
         "experiments": {
             "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
             "MF-6": "Distinct potentials with one horizon reach one max-margin solution",

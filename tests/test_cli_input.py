@@ -13,8 +13,8 @@ import pytest
 import sympy as sp
 
 from numerics import cli as ncli
-from numerics.flows import FlowError, _fraction
-from numerics.simulate import _rat, layer_init
+from numerics.deep_lda.flows import FlowError, _fraction
+from numerics.deep_lda.simulate import _rat, layer_init
 from reports import build
 from reports import cli as rcli
 

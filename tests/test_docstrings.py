@@ -11,10 +11,10 @@ import derivations
 import numerics
 import reports
 
-MODULES = sorted(f"{package.__name__}.{info.name}"
+MODULES = sorted(info.name
                  for package in (derivations, numerics, reports)
-                 for info in pkgutil.iter_modules(package.__path__)
-                 if info.name != "__main__")   # running __main__ would start the command
+                 for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+                 if not info.name.endswith("__main__"))   # running __main__ would start the command
 
 
 @pytest.mark.parametrize("name", MODULES)

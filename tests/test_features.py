@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics.features import (MF8_SETTINGS, compare_arms, digits_data, feature_metrics, mf8_runs,
+from numerics.mirror_flow.features import (MF8_SETTINGS, compare_arms, digits_data, feature_metrics, mf8_runs,
                                relu_loss_grad, train_relu_net, xor_data)
-from numerics.mirror import MirrorProblem
-from numerics.mirror_map import MirrorError, catalogue_potential
-from numerics.networks import Dataset, TwoLayerNet
+from numerics.mirror_flow.mirror import MirrorProblem
+from numerics.mirror_flow.mirror_map import MirrorError, catalogue_potential
+from numerics.mirror_flow.networks import Dataset, TwoLayerNet
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

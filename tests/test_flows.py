@@ -1,4 +1,4 @@
-"""Unit tests of numerics.data, numerics.flows, numerics.simulate (API), the CLI and the
+"""Unit tests of numerics.deep_lda.data, numerics.deep_lda.flows, numerics.deep_lda.simulate (API), the CLI and the
 evidence table: the flows are built from the sympy models and checked two ways."""
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from hypothesis import given, settings, strategies as st
 from derivations import deep_lda, objectives as obj
 from derivations.diagonal import layers, product, reduced_field
 from numerics import cli
-from numerics.data import DataError, TwoClassData, gaussian_two_class, orthant_trap_data
-from numerics.evidence import EVIDENCE_CLAIMS, ROW_KEYS, dl_evidence
-from numerics.flows import FlowError, build_flow, mirror_map, monitor_groups
-from numerics.simulate import gd_run, layer_init, short, simulate, simulate_float64
+from numerics.deep_lda.data import DataError, TwoClassData, gaussian_two_class, orthant_trap_data
+from numerics.deep_lda.evidence import EVIDENCE_CLAIMS, ROW_KEYS, dl_evidence
+from numerics.deep_lda.flows import FlowError, build_flow, mirror_map, monitor_groups
+from numerics.deep_lda.simulate import gd_run, layer_init, short, simulate, simulate_float64
 
 
 def rational_point(symbols, rng, lo=1, hi=9):

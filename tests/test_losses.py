@@ -2,7 +2,7 @@
 
 Reference: ``ℓ(q) = e^{−q}`` and ``ℓ(q) = log(1 + e^{−q})`` written here independently,
 differentiated by sympy and evaluated by mpmath at 400 digits; every numpy and mpmath
-kernel of :mod:`numerics.mirror` (log ℓ, log(−ℓ'), d/dq log(−ℓ'), −ℓ') must match it at
+kernel of :mod:`numerics.mirror_flow.mirror` (log ℓ, log(−ℓ'), d/dq log(−ℓ'), −ℓ') must match it at
 margins from −40 to 300, where the naive formulas under- or overflow.  A sign flip or a
 swapped loss in any kernel fails here in well under a second.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from numerics import mirror
+from numerics.mirror_flow import mirror
 
 q = sp.Symbol("q", real=True)
 REFERENCE = {"exp": sp.exp(-q), "logistic": sp.log(1 + sp.exp(-q))}

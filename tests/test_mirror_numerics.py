@@ -17,13 +17,13 @@ import pytest
 import sympy as sp
 from hypothesis import assume, example, given, settings, strategies as st  # noqa: F401
 
-from numerics.margins import (Horizon, MarginError, as_horizon, direction_error, kkt_residual,
+from numerics.mirror_flow.margins import (Horizon, MarginError, as_horizon, direction_error, kkt_residual,
                               loss_inverse_log, margin_gap, max_margin, q_inf, q_margin, smoothed_margin)
-from numerics.mirror import (MirrorProblem, mirror_descent, mirror_flow, rescaled_flow,
+from numerics.mirror_flow.mirror import (MirrorProblem, mirror_descent, mirror_flow, rescaled_flow,
                              rescaled_flow_mp)
-from numerics.mirror_map import MirrorError, catalogue_potential, mirror_map
-from numerics.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
-from numerics.mirror_evidence import THETA0_2LAYER, mf5_dataset, mf_evidence
+from numerics.mirror_flow.mirror_map import MirrorError, catalogue_potential, mirror_map
+from numerics.mirror_flow.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
+from numerics.mirror_flow.evidence import THETA0_2LAYER, mf5_dataset, mf_evidence
 
 DPS = 30
 K_DIGITS = 3   # documented loss of digits for conserved quantities
@@ -115,7 +115,7 @@ def test_bad_potentials_give_clear_errors(text, needle):
 
 
 def test_hyperbolic_functions_are_rewritten_exactly_for_the_taylor_programs():
-    from numerics.mirror_map import _taylor_friendly
+    from numerics.mirror_flow.mirror_map import _taylor_friendly
     u = sp.Symbol("u", positive=True)
     for f in (sp.asinh(u), sp.acosh(u + 1), sp.atanh(u / 2), sp.sinh(u), sp.cosh(u)):
         rewritten = _taylor_friendly(f)
@@ -140,7 +140,7 @@ def test_inverse_derivative_and_flags_of_the_mirror_map():
 
 
 def test_an_inverse_sympy_cannot_simplify_is_recorded_as_not_proved(monkeypatch):
-    from numerics import mirror_map as mm
+    from numerics.mirror_flow import mirror_map as mm
 
     def failing(*args, **kwargs):
         raise ValueError("simplify gave up")
@@ -277,7 +277,7 @@ def test_primal_and_dual_routes_agree():
 
 def test_squared_relu_kink_is_refused_not_crossed():
     """A pre-activation that changes sign stops the high-precision integrator loudly."""
-    from numerics.taylor import TaylorError
+    from numerics.core.taylor import TaylorError
     net = TwoLayerNet(2, 2, "squared_relu")
     pr = MirrorProblem(net, separable_data(4, 2, seed=1), catalogue_potential("cosh"))
     th0 = [F(1, 2), F(-1, 3), F(1, 4), F(2, 3), F(3, 4), F(-1, 2)]   # [w_1, w_2, a_1, a_2]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from numerics.parametrization import Parametrization, ParametrizationError, gradient_flow
+from numerics.core.parametrization import Parametrization, ParametrizationError, gradient_flow
 
 DPS = 40
 TOL = 10.0 ** -(DPS - 3)     # K = 3 digits, as in the Deep LDA property tests

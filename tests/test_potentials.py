@@ -22,7 +22,7 @@ from derivations import potentials as pot
 from derivations.balls import ball_contains_zero, ball_radius, ball_sign, evaluate_ball
 from derivations.mirror_flow import MF4
 from derivations.zerotest import rationals, symbolic_route
-from numerics.mirror_map import MirrorError, mirror_map
+from numerics.mirror_flow.mirror_map import MirrorError, mirror_map
 
 x, y, X, Y, u = pot.x, pot.y, pot.X_POS, pot.Y_POS, pot.U
 alpha, p = pot.ALPHA, pot.P

@@ -30,9 +30,9 @@ import sympy as sp
 from hypothesis import example, given, settings, strategies as st
 
 from derivations.objectives import DEGREE_ZERO
-from numerics.data import gaussian_two_class, orthant_trap_data
-from numerics.flows import build_flow
-from numerics.simulate import gd_run, layer_init, simulate, simulate_float64
+from numerics.deep_lda.data import gaussian_two_class, orthant_trap_data
+from numerics.deep_lda.flows import build_flow
+from numerics.deep_lda.simulate import gd_run, layer_init, simulate, simulate_float64
 
 K_DIGITS = 3
 FALSIFIER_MIN = mpmath.mpf("1e-6")

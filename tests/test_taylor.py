@@ -1,4 +1,4 @@
-"""Tests of numerics.taylor: the arbitrary-precision Taylor integrator.
+"""Tests of numerics.core.taylor: the arbitrary-precision Taylor integrator.
 
 Tolerances follow from the precision: at ``dps`` digits a closed form or a
 conserved quantity must hold to ``10**-(dps - K_DIGITS)`` (K_DIGITS = 5 digits lost
@@ -15,7 +15,7 @@ import sympy as sp
 from hypothesis import given, settings, strategies as st
 
 from derivations.kernels import make_kernel
-from numerics.taylor import (TaylorError, TaylorSystem, UnsupportedExpressionError,
+from numerics.core.taylor import (TaylorError, TaylorSystem, UnsupportedExpressionError,
                              integrate, jorba_zou_order, solve_float64, taylor_coefficients)
 
 K_DIGITS = 5

@@ -16,7 +16,7 @@ entropy with small α) gives few effective neurons, ℓ2 (gradient descent) more
 The gradient is written by hand with numpy, vectorized over units and data: a network
 of 64 units on 20–64 inputs has about 1,300–4,200 weights and thousands of steps are
 needed, far beyond what per-parameter sympy kernels do quickly.  It is checked against
-the sympy-generated gradient of :class:`numerics.mirror.MirrorProblem` on small networks
+the sympy-generated gradient of :class:`numerics.mirror_flow.mirror.MirrorProblem` on small networks
 (tests).  Data: XOR-like labels ``sign(x_1 x_2)`` on Gaussian inputs, and two classes of
 the 8×8 digits that scikit-learn ships with its package (nothing is downloaded).
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.mirror_map import MirrorError, MirrorMap, catalogue_potential, mirror_map
+from numerics.mirror_flow.mirror_map import MirrorError, MirrorMap, catalogue_potential, mirror_map
 
 __all__ = ["xor_data", "digits_data", "relu_loss_grad", "feature_metrics", "FeatureRun",
            "train_relu_net", "FeatureSetting", "MF8_POTENTIALS", "MF8_FALSIFIER", "MF8_SETTINGS",
@@ -112,7 +112,7 @@ def train_relu_net(potential, X: np.ndarray, y: np.ndarray, *, width: int = 64, 
     """Mirror descent on a 2-layer ReLU network from a seeded Gaussian start of size
     ``init_scale`` (``w_k ~ N(0, init_scale²/dim)``, ``a_k ~ N(0, init_scale²/width)``).
 
-    ``potential``: anything :func:`numerics.mirror_map.mirror_map` accepts; its inverse
+    ``potential``: anything :func:`numerics.mirror_flow.mirror_map.mirror_map` accepts; its inverse
     mirror map must have a closed form (it is applied to every weight at every step).
     """
     mirror: MirrorMap = mirror_map(potential)

@@ -3,7 +3,7 @@
 Points are drawn from two Gaussians with a shared random covariance (``numpy`` generator
 with a fixed seed) and, by default, rounded to a grid of ``1/grid`` so that every number
 is an exact rational: the scatter matrices, the Fisher direction and the optimum are
-then exact too (sympy ``Rational``), and the flows of :mod:`numerics.flows` can be built
+then exact too (sympy ``Rational``), and the flows of :mod:`numerics.deep_lda.flows` can be built
 from them without any rounding.  With ``exact=False`` the float64 samples are kept and
 read as their exact binary values.
 
@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 import numpy as np
 import sympy as sp
 
-from numerics.exact import exact_number
+from numerics.core.exact import exact_number
 
 __all__ = ["TwoClassData", "gaussian_two_class", "orthant_trap_data", "DataError"]
 

@@ -2,11 +2,11 @@
 
 * :func:`layer_init` — balanced (``|u_{l,i}| = α``, random signs) or unbalanced layers,
   exact rationals from a seed;
-* :func:`simulate` — the Taylor integrator of :mod:`numerics.taylor` at ``dps`` digits on
-  a flow of :mod:`numerics.flows` (``layer``, ``reduced``, ``mirror``); monitored
+* :func:`simulate` — the Taylor integrator of :mod:`numerics.core.taylor` at ``dps`` digits on
+  a flow of :mod:`numerics.deep_lda.flows` (``layer``, ``reduced``, ``mirror``); monitored
   quantities at the output times are evaluated at ``dps + 10`` digits, and
   ``drift = max_t |q(t) − q(0)|``;
-* :func:`simulate_float64` — the same with scipy DOP853 (:func:`numerics.taylor.solve_float64`);
+* :func:`simulate_float64` — the same with scipy DOP853 (:func:`numerics.core.taylor.solve_float64`);
 * :func:`gd_run` — gradient descent on the layers, exact (:class:`fractions.Fraction`) or in
   mpmath, with the DL-8 residual ``Q_{k+1} − Q_k − η² Σ g_i² |w_i|^{2−2/L}`` per step.
 
@@ -30,9 +30,9 @@ import sympy as sp
 
 from derivations.diagonal import quasi_norm
 from derivations.parsing import ParseError, parse_number
-from numerics.data import TwoClassData
-from numerics.flows import Flow, FlowError, build_flow, monitor_groups
-from numerics.taylor import integrate, solve_float64
+from numerics.deep_lda.data import TwoClassData
+from numerics.deep_lda.flows import Flow, FlowError, build_flow, monitor_groups
+from numerics.core.taylor import integrate, solve_float64
 
 __all__ = ["layer_init", "simulate", "simulate_float64", "gd_run", "SimulationResult",
            "GDResult", "short", "EVAL_GUARD_DIGITS", "INIT_KINDS"]

@@ -12,17 +12,17 @@ conclusion must fail, so one sees that the check can fail.
 Set-ups (all seeded, exact rational data):
 
 * MF-2 / MF-3: 2-layer nets ``Σ_k a_k σ(w_kᵀx)`` (width 2, 2-D inputs, 4 points of
-  :func:`numerics.networks.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
+  :func:`numerics.mirror_flow.networks.orthant_data`, σ squared ReLU (s = 2, L = 3) and, in the full
   run, linear (s = 1, L = 2)), exponential loss, mirror flow in time ``t ∈ [0, 1]`` by the
   Taylor integrator at 30 digits, primal route (the dual route in the full run, and
   the two must agree).  The full run adds the logistic loss and a 3-layer linear net.
 * MF-5 / MF-6 / MF-9 (L = 1): the linear model on :func:`mf5_dataset` (3-D, 4 points,
   unique ℓ1/ℓ2/ℓ3/ℓ4/ℓ∞ max-margin solutions, all different), exponential loss, flow
   started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
-  compared with the max-margin solutions of :func:`numerics.margins.max_margin`.
+  compared with the max-margin solutions of :func:`numerics.mirror_flow.margins.max_margin`.
 * MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
 * MF-8: 2-layer ReLU nets (64 units) trained by float64 mirror descent on XOR-like data
-  and, in the full run, on two classes of the 8×8 digits (:mod:`numerics.features`).
+  and, in the full run, on two classes of the 8×8 digits (:mod:`numerics.mirror_flow.features`).
 
 Run ``python -m numerics evidence --group MF [--json] [--quick]``.
 """
@@ -34,11 +34,11 @@ from fractions import Fraction as F
 import mpmath
 import numpy as np
 
-from numerics.margins import direction_error, kkt_residual, max_margin
-from numerics.mirror import (MirrorProblem, fit_exponent, mirror_flow, rescaled_flow,
+from numerics.mirror_flow.margins import direction_error, kkt_residual, max_margin
+from numerics.mirror_flow.mirror import (MirrorProblem, fit_exponent, mirror_flow, rescaled_flow,
                              rescaled_flow_mp)
-from numerics.mirror_map import catalogue_potential
-from numerics.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
+from numerics.mirror_flow.mirror_map import catalogue_potential
+from numerics.mirror_flow.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
 
 __all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series"]
 
@@ -101,7 +101,7 @@ def _series(label: str, x, y, xlabel: str, ylabel: str) -> dict:
 
 def mf5_dataset():
     """3-D, 4 points (entries k/7), whose ℓ1, ℓ2, ℓ3, ℓ4, ℓ∞ max-margin solutions are unique
-    (checked by :func:`numerics.margins.max_margin`) and pairwise different."""
+    (checked by :func:`numerics.mirror_flow.margins.max_margin`) and pairwise different."""
     return separable_data(4, 3, seed=2, denominator=7)
 
 
@@ -361,7 +361,7 @@ def _mf9(quick: bool, series):
 
 def _mf8(quick: bool):
     """Effective neurons of 2-layer ReLU nets trained by mirror descent, per potential."""
-    from numerics.features import MF8_SETTINGS, digits_data, mf8_runs, xor_data
+    from numerics.mirror_flow.features import MF8_SETTINGS, digits_data, mf8_runs, xor_data
     datasets = [("XOR labels on 20-D Gaussian inputs, n = 200", xor_data(200, 20, seed=0))]
     if not quick:
         datasets.append(("digits 3 vs 5 (8x8, scikit-learn), n = 365", digits_data(3, 5)))

@@ -35,7 +35,7 @@ Monitored quantities (sympy expressions in the state and the data): ``Q`` (DL-5)
 ``norm2_u<l>`` (DL-3), ``gap_u1_u<l>_<i>`` = ``u_{1,i}² − u_{l,i}²`` (DL-2), ``J`` the Fisher
 ratio and ``loss``.
 
->>> from numerics.data import gaussian_two_class
+>>> from numerics.deep_lda.data import gaussian_two_class
 >>> flow = build_flow("layer", 2, 2, "fisher")
 >>> [s.name for s in flow.state]
 ['u_11', 'u_12', 'u_21', 'u_22']
@@ -58,8 +58,8 @@ from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
 from derivations.kernels import to_mpf
 from derivations.parsing import parse_number
-from numerics.exact import exact_number
-from numerics.taylor import TaylorSystem
+from numerics.core.exact import exact_number
+from numerics.core.taylor import TaylorSystem
 
 __all__ = [
     "FLOW_KINDS", "MAX_DEPTH", "MAX_DIM", "FlowError", "Flow", "build_flow", "layer_flow",
@@ -178,7 +178,7 @@ class Flow:
 
     # -- numbers ------------------------------------------------------------------------
     def param_values(self, data) -> list:
-        """The numbers of :attr:`params` from a :class:`numerics.data.TwoClassData`."""
+        """The numbers of :attr:`params` from a :class:`numerics.deep_lda.data.TwoClassData`."""
         if data is None:
             if self.params:
                 raise FlowError(f"the {self.loss} loss needs data for {[p.name for p in self.params]}")

@@ -42,7 +42,7 @@ import sympy as sp
 
 from derivations.parsing import ParseError, parse_expression
 from derivations.potentials import PotentialError, validate
-from numerics.margins import Horizon, as_horizon
+from numerics.mirror_flow.margins import Horizon, as_horizon
 
 __all__ = ["X", "MirrorError", "MirrorMap", "mirror_map", "catalogue_potential"]
 
@@ -64,7 +64,7 @@ class MirrorError(ValueError):
 # potentials and the mirror map
 
 def _taylor_friendly(e: sp.Expr) -> sp.Expr:
-    """Rewrite hyperbolic functions into exp/log/sqrt (what numerics.taylor supports)."""
+    """Rewrite hyperbolic functions into exp/log/sqrt (what numerics.core.taylor supports)."""
     e = e.replace(sp.asinh, lambda u: sp.log(u + sp.sqrt(u**2 + 1)))
     e = e.replace(sp.acosh, lambda u: sp.log(u + sp.sqrt(u**2 - 1)))
     e = e.replace(sp.atanh, lambda u: sp.log((1 + u) / (1 - u)) / 2)
@@ -102,7 +102,7 @@ class MirrorMap:
     (on the positive half line, symbol ``x`` positive), ``inverse_pos`` (``ψ₊(z)``, symbol
     ``z`` positive, or ``None``), ``inverse_kind`` (``"closed form"`` / ``"newton"``),
     ``inverse_checks`` (how the closed form was verified), ``horizon``
-    (:class:`~numerics.margins.Horizon` or ``None``), ``source`` (the object it came from).
+    (:class:`~numerics.mirror_flow.margins.Horizon` or ``None``), ``source`` (the object it came from).
 
     Numeric (float or mpf, by the argument's type; mpf evaluation uses the *current*
     mpmath precision, so call inside ``mpmath.workdps``): ``dphi``, ``d2phi``, ``G``,
@@ -311,7 +311,7 @@ def mirror_map(potential: Any, *, horizon: Any = None, name: Optional[str] = Non
     ``potential``: a :class:`MirrorMap`; an object with a ``phi`` attribute (e.g.
     ``derivations.potentials.Potential``; its ``name`` and ``horizon`` are used); a sympy
     expression in a symbol named ``x``; or a string.  ``horizon`` overrides/sets the
-    horizon (see :func:`numerics.margins.as_horizon`).  ``closed_form=False`` forces the
+    horizon (see :func:`numerics.mirror_flow.margins.as_horizon`).  ``closed_form=False`` forces the
     Newton inverse (for cross-checks).
     """
     if isinstance(potential, MirrorMap):

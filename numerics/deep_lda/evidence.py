@@ -25,9 +25,9 @@ import mpmath
 import sympy as sp
 
 from derivations.diagonal import quasi_norm
-from numerics.data import gaussian_two_class, orthant_trap_data
-from numerics.flows import monitor_groups
-from numerics.simulate import gd_run, layer_init, short, simulate, simulate_float64
+from numerics.deep_lda.data import gaussian_two_class, orthant_trap_data
+from numerics.deep_lda.flows import monitor_groups
+from numerics.deep_lda.simulate import gd_run, layer_init, short, simulate, simulate_float64
 
 __all__ = ["dl_evidence", "EVIDENCE_CLAIMS", "ROW_KEYS"]
 

@@ -8,7 +8,7 @@ or, equivalently, in the primal variable ``θ̇_j = −∂_jℒ(θ)/φ''(θ_j)``
 
 Flows
     * :func:`mirror_flow`: time ``t``, arbitrary precision (the Taylor integrator of
-      :mod:`numerics.taylor`), ``route="primal"`` or ``"dual"`` (two independent routes;
+      :mod:`numerics.core.taylor`), ``route="primal"`` or ``"dual"`` (two independent routes;
       their final states must agree), optionally with the MF-3 witness state
       ``E(t) = ∫_0^t L Σ_i (−ℓ'(q_i)) q_i dt``.
     * :func:`rescaled_flow`: exponential/logistic loss on separable data in the rescaled
@@ -45,10 +45,10 @@ import numpy as np
 import sympy as sp
 
 from derivations.kernels import to_mpf
-from numerics.exact import exact_number
-from numerics.margins import Horizon, q_inf, smoothed_margin
-from numerics.mirror_map import MirrorError, _taylor_friendly, mirror_map
-from numerics.networks import Dataset, LinearModel
+from numerics.core.exact import exact_number
+from numerics.mirror_flow.margins import Horizon, q_inf, smoothed_margin
+from numerics.mirror_flow.mirror_map import MirrorError, _taylor_friendly, mirror_map
+from numerics.mirror_flow.networks import Dataset, LinearModel
 
 __all__ = [
     "MpVector", "MirrorProblem", "MirrorFlowResult", "mirror_flow", "RescaledFlowResult", "rescaled_flow",
@@ -245,13 +245,13 @@ class MirrorProblem:
 
     # -- Taylor systems -------------------------------------------------------------------
     def taylor_system(self, route: str = "primal", *, energy: bool = False):
-        """The mirror flow in time ``t`` as a :class:`numerics.taylor.TaylorSystem`.
+        """The mirror flow in time ``t`` as a :class:`numerics.core.taylor.TaylorSystem`.
 
         ``route="primal"``: state ``θ``, ``θ̇_j = −∂_jℒ/φ''(θ_j)``; ``"dual"``: state ``z``,
         ``ż_j = −∂_jℒ(ψ(z))`` with the closed-form ``ψ``.  ``energy=True`` appends the
         state ``E`` with ``Ė = L Σ_i (−ℓ'(q_i)) q_i`` (MF-3 witness).
         """
-        from numerics.taylor import TaylorSystem
+        from numerics.core.taylor import TaylorSystem
         key = ("taylor", route, energy)
         if key in self._num:
             return self._num[key]
@@ -279,7 +279,7 @@ class MirrorProblem:
 
     def rescaled_taylor_system(self):
         """Rescaled-time system (state ``z``, ``v = log(1+t)``) for :func:`rescaled_flow_mp`."""
-        from numerics.taylor import TaylorSystem
+        from numerics.core.taylor import TaylorSystem
         key = ("taylor_rescaled",)
         if key in self._num:
             return self._num[key]
@@ -366,7 +366,7 @@ def _mp_logsumexp(vals):
 @dataclass
 class MirrorFlowResult:
     """Output of :func:`mirror_flow`: ``t``, ``theta`` (lists of mpf), ``energy_witness``
-    (``E(t)`` or ``None``), the :class:`numerics.taylor.TaylorResult` ``taylor``."""
+    (``E(t)`` or ``None``), the :class:`numerics.core.taylor.TaylorResult` ``taylor``."""
     t: list
     theta: list
     z: list
@@ -392,7 +392,7 @@ def mirror_flow(problem: MirrorProblem, theta0: Sequence[Any], t_end: Any, *, dp
     ``route="dual"`` the initial dual point ``z0 = φ'(θ0)`` is computed at ``dps + 20``
     digits.  Returns :class:`MirrorFlowResult` (``theta`` at ``times`` or ``t_end``).
     """
-    from numerics.taylor import integrate
+    from numerics.core.taylor import integrate
     if len(theta0) != problem.P:
         raise MirrorError(f"theta0 must have {problem.P} entries, got {len(theta0)}")
     sysm = problem.taylor_system(route, energy=energy)
@@ -632,7 +632,7 @@ def rescaled_flow_mp(problem: MirrorProblem, s_end: Any, *, dps: int,
     quadratic+quartic, cosh); for hyperbolic entropy its step shrinks like ``1/Q_∞``.
     MPFR's exponent range (about ``2^{±10^9}``) covers ``e^{-q}`` for ``q < 7·10^8``.
     """
-    from numerics.taylor import integrate
+    from numerics.core.taylor import integrate
     P = problem.P
     sysm = problem.rescaled_taylor_system()
     with mpmath.workdps(dps + 20):

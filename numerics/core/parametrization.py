@@ -4,7 +4,7 @@ A *parametrization* maps parameters ``θ ∈ R^D`` to the model's effective vect
 ``w = φ(θ) ∈ R^d`` (a diagonal net ``w = u ⊙ v``, ``w = u ⊙ u − v ⊙ v``, a matrix
 factorization …); a loss ``f(w)`` then defines the gradient flow
 ``θ̇ = −∇_θ f(φ(θ)) = −J_φ(θ)ᵀ ∇f(φ(θ))`` that :func:`gradient_flow` integrates with the
-Taylor method of :mod:`numerics.taylor`, reporting the drift of each quantity you name
+Taylor method of :mod:`numerics.core.taylor`, reporting the drift of each quantity you name
 (candidate conservation laws).  Everything is given as text and read by
 :mod:`derivations.parsing` (nothing runs as Python), and the parametrization is checked for
 what the flow needs: ``φ`` must be differentiable — no ``Abs``, ``sign``, ``Max``/``Min``
@@ -25,7 +25,7 @@ import mpmath
 import sympy as sp
 
 from derivations.parsing import ParseError, parse_expression, parse_number
-from numerics.taylor import TaylorSystem, integrate
+from numerics.core.taylor import TaylorSystem, integrate
 
 __all__ = ["ParametrizationError", "Parametrization", "FlowRun", "gradient_flow"]
 

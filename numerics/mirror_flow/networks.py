@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import sympy as sp
 
-from numerics.mirror_map import MirrorError
+from numerics.mirror_flow.mirror_map import MirrorError
 
 __all__ = ["Dataset", "separable_data", "orthant_data", "LinearModel", "Network", "TwoLayerNet"]
 

@@ -1,0 +1,1 @@
+"""Shared numerical machinery: the arbitrary-precision Taylor integrator, exact numbers, user parametrizations."""

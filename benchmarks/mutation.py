@@ -156,8 +156,11 @@ def _enclosing_functions(tree: ast.AST) -> dict[int, str]:
 
 
 def _committed(module: str, revision: str) -> str:
-    return subprocess.run(["git", "show", f"{revision}:{module}"], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout
+    """The module's text as committed at ``revision`` (a campaign mutates committed code only)."""
+    done = subprocess.run(["git", "show", f"{revision}:{module}"], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"mutation.py: {module} is not committed at {revision}: commit it first")
+    return done.stdout
 
 
 def mutants(module: str, revision: str = "HEAD") -> list[Mutant]:

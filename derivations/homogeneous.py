@@ -116,7 +116,9 @@ class Activation:
 
     @property
     def uses_regions(self) -> bool:
-        return self.name != "linear" and self.on_active != self.on_inactive
+        if self.on_active is not None:  # a user's activation: regions matter unless both sides agree
+            return self.on_active != self.on_inactive
+        return self.name != "linear"
 
     @cached_property
     def degree(self) -> sp.Expr:

@@ -152,3 +152,9 @@ def test_the_readme_claim_file_gets_a_report(tmp_path, capsys):
     assert reports_cli.main(["--file", str(path), "--results", str(results), "--out", str(again), "--no-pdf"]) == 0
     assert "One gradient step multiplies the balance" in (again / "my_claims.tex").read_text()
     assert reports_cli.main(["--file", str(tmp_path / "nope.py"), "--out", str(again)]) == 2
+
+
+def test_which_activations_depend_on_the_region():
+    from derivations.homogeneous import LEAKY_RELU, LINEAR, RELU, SQUARED_RELU, Activation
+    assert [a.uses_regions for a in (LINEAR, RELU, LEAKY_RELU, SQUARED_RELU)] == [False, True, True, True]
+    assert Activation.from_text("z**3").uses_regions and not Activation.from_text("z", "z").uses_regions

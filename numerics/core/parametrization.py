@@ -49,8 +49,7 @@ class Parametrization:
         if extra:
             raise ParametrizationError(f"the outputs use {sorted(map(str, extra))}, which are not parameters")
         for k, e in enumerate(self.outputs, start=1):
-            kinks = [a for a in e.atoms(sp.Function) if isinstance(a, _KINKS)] + \
-                [a for a in sp.preorder_traversal(e) if isinstance(a, (sp.Max, sp.Min))]
+            kinks = [a for a in sp.preorder_traversal(e) if isinstance(a, _KINKS)]
             if kinks:
                 raise ParametrizationError(f"w{k} = {e} is not differentiable everywhere ({kinks[0]}): "
                                            "the gradient flow needs a differentiable parametrization")

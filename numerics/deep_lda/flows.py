@@ -57,7 +57,6 @@ from sympy.printing.pycode import PythonCodePrinter
 from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
 from derivations.kernels import to_mpf
-from derivations.parsing import parse_number
 from numerics.core.exact import exact_number
 from numerics.core.taylor import TaylorSystem
 
@@ -333,9 +332,10 @@ class Flow:
 
 
 def _exact(v, what):
-    """``v`` as an exact sympy number; text is read by :func:`derivations.parsing.parse_number`."""
+    """``v`` as an exact sympy number (text too: :func:`numerics.core.exact.exact_number`
+    reads it with :func:`derivations.parsing.parse_number`)."""
     try:
-        return parse_number(v, what=what) if isinstance(v, str) else exact_number(v, what)
+        return exact_number(v, what)
     except (TypeError, ValueError) as exc:
         raise FlowError(str(exc)) from None
 

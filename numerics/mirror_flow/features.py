@@ -165,9 +165,10 @@ MF8_POTENTIALS = (
 #: descent with the step η up to O(θ²/α²): the ℓ1 horizon is there, but never felt.
 #: (With the step η unscaled it would be gradient descent with the step ηα = 5, an unstable
 #: run that does not even fit the data: that compares step sizes, not horizons.)
-MF8_FALSIFIER = FeatureSetting("falsifier", "hyperbolic entropy alpha=10, step eta/10 "
-                               "(l1, horizon not reached)", "hyperbolic entropy", {"alpha": 10},
-                               step_scale=1 / 10)
+_FALSIFIER_ALPHA = 10
+MF8_FALSIFIER = FeatureSetting("falsifier", f"hyperbolic entropy alpha={_FALSIFIER_ALPHA}, step "
+                               f"eta/{_FALSIFIER_ALPHA} (l1, horizon not reached)", "hyperbolic entropy",
+                               {"alpha": _FALSIFIER_ALPHA}, step_scale=1 / _FALSIFIER_ALPHA)
 
 MF8_SETTINGS = MF8_POTENTIALS + (MF8_FALSIFIER,)
 

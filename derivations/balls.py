@@ -17,14 +17,15 @@ from __future__ import annotations
 import flint
 import sympy as sp
 
-__all__ = ["BallError", "evaluate_ball", "ball_contains_zero", "ball_radius", "ball_sign"]
+__all__ = ["BallError", "UNARY_METHODS", "evaluate_ball", "ball_contains_zero", "ball_radius", "ball_sign"]
 
 
 class BallError(ValueError):
     """The expression cannot be enclosed (unsupported function, or a sign is not decided)."""
 
 
-_UNARY = {
+#: sympy functions of one argument -> the python-flint ball method that encloses them
+UNARY_METHODS = {
     sp.exp: "exp",
     sp.log: "log",
     sp.sin: "sin",
@@ -74,7 +75,7 @@ def _walk(e: sp.Basic) -> flint.acb:
         if sign is None:
             raise BallError(f"sign of {e.args[0]} is not decided at this precision")
         return flint.acb(sign)
-    func = _UNARY.get(type(e))
+    func = UNARY_METHODS.get(type(e))
     if func is not None:
         return getattr(_walk(e.args[0]), func)()
     raise BallError(f"no ball enclosure for {type(e).__name__} in {e}")

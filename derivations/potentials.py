@@ -72,7 +72,7 @@ import flint
 import mpmath
 import sympy as sp
 
-from .balls import _UNARY as _BALL_FUNCTIONS
+from .balls import UNARY_METHODS
 from .balls import BallError, ball_sign, evaluate_ball
 from .parsing import FUNCTIONS, MAX_LENGTH, ParseError, parse_expression, parse_number
 from .zerotest import rationals, symbolic_route
@@ -792,7 +792,7 @@ def interval_function(expr: sp.Expr, var: sp.Symbol) -> Callable[[flint.arb], fl
     if isinstance(expr, (sp.Abs, sp.sign)):
         inner = interval_function(expr.args[0], var)
         return (lambda b: abs(inner(b)).nonnegative_part()) if isinstance(expr, sp.Abs) else (lambda b: inner(b).sgn())
-    method = _BALL_FUNCTIONS.get(type(expr))
+    method = UNARY_METHODS.get(type(expr))
     if method is None:
         raise BallError(f"no ball enclosure for {type(expr).__name__} in {sp.sstr(expr)}")
     inner = interval_function(expr.args[0], var)

@@ -127,7 +127,12 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | None = None, 
     Raises :class:`ParseError` (a ``ValueError``) naming what is not allowed.
     """
     symbols = dict(symbols or {})
-    _check_tokens(text, set(FUNCTIONS) | set(symbols))
+    return _parse(text, symbols, set(FUNCTIONS) | set(symbols), exact=exact)
+
+
+def _parse(text: str, symbols: dict, allowed_names: set[str], *, exact: bool) -> sp.Expr:
+    """Check the tokens of ``text`` against ``allowed_names``, then parse and bound it."""
+    _check_tokens(text, allowed_names)
     # what parse_expr's own generated code calls (the user cannot name these: tokens are checked)
     namespace = {"__builtins__": {}, "Integer": sp.Integer, "Float": sp.Float, "Add": sp.Add,
                  "Mul": sp.Mul, "Pow": sp.Pow, "Symbol": sp.Symbol, **FUNCTIONS}
@@ -162,8 +167,7 @@ def parse_number(text: str, *, what: str = "value") -> sp.Rational:
     if isinstance(text, (int, sp.Integer, sp.Rational)):
         return sp.Rational(text)
     try:
-        _check_tokens(text, set(_NUMBER_NAMES))
-        value = parse_expression(text, {}, exact=True)
+        value = _parse(text, {}, set(_NUMBER_NAMES), exact=True)
     except ParseError as exc:
         raise ParseError(f"{what}: {exc}") from None
     if not value.is_Rational:

@@ -706,8 +706,10 @@ class TaylorResult:
     """Output of :func:`integrate`.
 
     ``t``: output times (mpf); ``y``: state vectors (lists of mpf) at those times.
-    Values carry the working precision (``dps`` digits plus guard bits); only about
-    ``dps - 10`` digits are guaranteed.
+    Values carry the working precision (``dps`` digits plus guard bits).  Their error is
+    *observed*, not proven: the local tolerance is ``10**-dps`` per step and the tests measure
+    the global drift.  ``enclosure`` (set by a certified run only) holds, per output time,
+    one ``flint.arb`` ball per component that is proven to contain the exact solution.
     """
     t: list
     y: list
@@ -722,6 +724,7 @@ class TaylorResult:
     t0: Any = None
     state: tuple = ()
     integrator: str = "taylor (Jorba-Zou, gmpy2/MPFR)"
+    enclosure: Optional[list] = None
 
     def to_dict(self, digits: Optional[int] = None) -> dict:
         """JSON-ready dict; numbers as decimal strings with ``digits`` (default dps) digits."""

@@ -45,7 +45,7 @@ ratio and ``loss``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Optional, Sequence
@@ -157,6 +157,9 @@ class Flow:
     w : the effective vector as expressions of the state.
     monitors : name -> sympy expression in ``state`` and ``params``.
     signs : the orthant of ``reduced``/``mirror`` (None for layer/gd).
+    fixed : values of parameters that the flow fixes itself (the orthant signs
+        ``sigma_i``, the layer rates ``eta_l``), so that one compiled program serves
+        every orthant and every choice of rates of a shape.
     gradient : ``g = ∇f(w)`` as expressions of the state.
     notes : what was assumed in building the flow (for the JSON output).
     """
@@ -170,6 +173,7 @@ class Flow:
     w: tuple
     monitors: dict
     signs: Optional[tuple] = None
+    fixed: dict = field(default_factory=dict)
     gradient: tuple = ()
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
@@ -177,14 +181,17 @@ class Flow:
 
     # -- numbers ------------------------------------------------------------------------
     def param_values(self, data) -> list:
-        """The numbers of :attr:`params` from a :class:`numerics.deep_lda.data.TwoClassData`."""
+        """The numbers of :attr:`params`: the data's (a
+        :class:`numerics.deep_lda.data.TwoClassData`) and the flow's own :attr:`fixed`."""
+        values = {p.name: v for p, v in self.fixed.items()}
         if data is None:
-            if self.params:
-                raise FlowError(f"the {self.loss} loss needs data for {[p.name for p in self.params]}")
-            return []
-        if data.dim != self.dim:
-            raise FlowError(f"data have dimension {data.dim}, the flow has d = {self.dim}")
-        values = data.symbol_values()
+            needed = [p.name for p in self.params if p.name not in values]
+            if needed:
+                raise FlowError(f"the {self.loss} loss needs data for {needed}")
+        else:
+            if data.dim != self.dim:
+                raise FlowError(f"data have dimension {data.dim}, the flow has d = {self.dim}")
+            values.update(data.symbol_values())
         missing = [p.name for p in self.params if p.name not in values]
         if missing:
             raise FlowError(f"no value for the data symbols {missing}")
@@ -232,14 +239,16 @@ class Flow:
     def w_values(self, y, *, dps: Optional[int] = None) -> list:
         """The effective vector ``w`` at the state ``y`` (mpf at ``dps`` digits, or float64)."""
         key = ("w", "numpy" if dps is None else "mpmath")
+        fixed = list(self.fixed)
         if key not in self._cache:
-            self._cache[key] = sp.lambdify(list(self.state), list(self.w),
+            self._cache[key] = sp.lambdify(list(self.state) + fixed, list(self.w),
                                            modules="numpy" if dps is None else "mpmath")
         fn = self._cache[key]
+        values = [self.fixed[p] for p in fixed]
         if dps is None:
-            return [float(v) for v in fn(*[float(v) for v in y])]
+            return [float(v) for v in fn(*[float(v) for v in y], *map(float, values))]
         with mpmath.workdps(dps):
-            return [+mpmath.mpf(v) for v in fn(*[to_mpf(v) for v in y])]
+            return [+mpmath.mpf(v) for v in fn(*[to_mpf(v) for v in y], *map(to_mpf, values))]
 
     # -- initial states -----------------------------------------------------------------
     def initial_state(self, u0: Sequence[Sequence[Any]]) -> list:
@@ -431,22 +440,30 @@ def _monitors_of_w(w_expr: sp.Matrix, w_sym: sp.Matrix, L: int, f, J) -> dict:
     }
 
 
-@lru_cache(maxsize=256)
-def layer_flow(depth: int, dim: int, loss: str = "fisher", rates: Optional[tuple] = None,
-               kind: str = "layer") -> Flow:
-    """The un-reduced layer flow ``u̇_l = −η_l g ⊙ Π_{k≠l} u_k``, ``g = ∇f(w(u))``."""
-    _check_int("depth", depth, 1, MAX_DEPTH)
-    _check_int("dim", dim, 1, MAX_DIM)
-    _check_loss(loss)
-    if rates is not None:
-        if len(rates) != depth:
-            raise FlowError(f"rates must have one value per layer ({depth}), got {rates!r}")
-        rates = tuple(sp.Rational(r) for r in rates)
+def _sign_symbols(dim: int) -> tuple:
+    """``sigma_1 … sigma_d``: the orthant of ``w(0)`` as parameters of the program."""
+    return tuple(sp.symbols(f"sigma_1:{dim + 1}", real=True))
+
+
+def _rate_symbols(depth: int) -> tuple:
+    """``eta_1 … eta_L``: the layer rates as parameters of the program."""
+    return tuple(sp.symbols(f"eta_1:{depth + 1}", positive=True))
+
+
+def _with_fixed(template: Flow, fixed: dict, **changes) -> Flow:
+    """``template`` with values for some of its parameters; the compiled objects
+    (Taylor program, kernels) stay shared with the template."""
+    return replace(template, fixed=fixed, _cache=template._cache, **changes)
+
+
+@lru_cache(maxsize=64)
+def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     U = layers(depth, dim)
     w_expr = product(U)
     w, f, grad, J = _loss_and_gradient(loss, dim)
     g = grad.xreplace(dict(zip(w, w_expr)))
-    V = layer_velocities(U, g, list(rates) if rates else None)
+    eta = _rate_symbols(depth)
+    V = layer_velocities(U, g, list(eta))
     state = tuple(x for Ul in U for x in Ul)
     rhs = tuple(v for Vl in V for v in Vl)
     monitors = _monitors_of_w(w_expr, w, depth, f, J)
@@ -458,32 +475,81 @@ def layer_flow(depth: int, dim: int, loss: str = "fisher", rates: Optional[tuple
     params = _data_params(list(rhs) + list(monitors.values()), state)
     notes = ["w = u_1 * ... * u_L; velocities from derivations.diagonal.layer_velocities, "
              "g = grad f from derivations.objectives.gradient"]
-    options = {"rates": list(map(str, rates))} if rates else {}
     return Flow(kind, depth, dim, loss, state, rhs, params, tuple(w_expr), monitors,
-                gradient=tuple(g), notes=notes, options=options)
+                gradient=tuple(g), notes=notes)
 
 
 @lru_cache(maxsize=256)
-def reduced_flow(depth: int, dim: int, loss: str, signs: tuple, exponent=None) -> Flow:
-    """DL-4 on the orthant ``signs``: ``ẇ = −L (σ⊙w)^{2−2/L} ⊙ ∇f(w)`` (``Abs`` replaced)."""
+def layer_flow(depth: int, dim: int, loss: str = "fisher", rates: Optional[tuple] = None,
+               kind: str = "layer") -> Flow:
+    """The un-reduced layer flow ``u̇_l = −η_l g ⊙ Π_{k≠l} u_k``, ``g = ∇f(w(u))``.
+
+    The rates are parameters ``eta_l`` of one program per shape (all 1 unless ``rates``)."""
     _check_int("depth", depth, 1, MAX_DEPTH)
     _check_int("dim", dim, 1, MAX_DIM)
     _check_loss(loss)
-    signs = _check_signs(signs, dim)
+    if rates is not None:
+        if len(rates) != depth:
+            raise FlowError(f"rates must have one value per layer ({depth}), got {rates!r}")
+        rates = tuple(sp.Rational(r) for r in rates)
+        if any(not r > 0 for r in rates):
+            raise FlowError(f"rates must be positive, got {[str(r) for r in rates]}")
+    template = _layer_template(depth, dim, loss, kind)
+    values = rates or (sp.Integer(1),) * depth
+    options = {"rates": list(map(str, rates))} if rates else {}
+    return _with_fixed(template, dict(zip(_rate_symbols(depth), values)), options=options)
+
+
+@lru_cache(maxsize=64)
+def _reduced_template(depth: int, dim: int, loss: str, exponent) -> Flow:
+    sigma = _sign_symbols(dim)
     w, f, grad, J = _loss_and_gradient(loss, dim)
     field_ = reduced_field(w, grad, depth, exponent=exponent)
-    on_orthant = {sp.Abs(wi): s * wi for wi, s in zip(w, signs)}
+    on_orthant = {sp.Abs(wi): s * wi for wi, s in zip(w, sigma)}
     rhs = tuple(e.xreplace(on_orthant) for e in field_)
     leftover = [e for e in rhs if e.has(sp.Abs)]
     if leftover:
         raise FlowError(f"could not remove Abs from the reduced field: {leftover[0]}")
     monitors = _monitors_of_w(w, w, depth, f, J)
     params = _data_params(list(rhs) + list(monitors.values()), w)
-    notes = ["rhs from derivations.diagonal.reduced_field with Abs(w_i) -> sign_i*w_i on the "
-             "starting orthant (the integrator refuses a power base that reaches 0)"]
+    notes = ["rhs from derivations.diagonal.reduced_field with Abs(w_i) -> sigma_i*w_i on the "
+             "starting orthant sigma (the integrator refuses a power base that reaches 0)"]
     options = {} if exponent is None else {"exponent": exponent}
     return Flow("reduced", depth, dim, loss, tuple(w), rhs, params, tuple(w), monitors,
-                signs=signs, gradient=tuple(grad), notes=notes, options=options)
+                gradient=tuple(grad), notes=notes, options=options)
+
+
+@lru_cache(maxsize=256)
+def reduced_flow(depth: int, dim: int, loss: str, signs: tuple, exponent=None) -> Flow:
+    """DL-4 on the orthant ``signs``: ``ẇ = −L (σ⊙w)^{2−2/L} ⊙ ∇f(w)`` (``Abs`` replaced;
+    ``σ`` is a parameter: one program serves every orthant)."""
+    _check_int("depth", depth, 1, MAX_DEPTH)
+    _check_int("dim", dim, 1, MAX_DIM)
+    _check_loss(loss)
+    signs = _check_signs(signs, dim)
+    template = _reduced_template(depth, dim, loss, exponent)
+    fixed = {s: sp.Integer(v) for s, v in zip(_sign_symbols(dim), signs)}
+    return _with_fixed(template, fixed, signs=signs)
+
+
+@lru_cache(maxsize=64)
+def _mirror_template(depth: int, dim: int, loss: str, potential_depth: Optional[int]) -> Flow:
+    sigma = _sign_symbols(dim)
+    pd = depth if potential_depth is None else potential_depth
+    mm = mirror_map(pd)
+    z = sp.Matrix(sp.symbols(f"z1:{dim + 1}", real=True))
+    w_of_z = sp.Matrix([s * mm.inverse.xreplace({mm.zeta: s * zi}) for zi, s in zip(z, sigma)])
+    w, f, grad, J = _loss_and_gradient(loss, dim)
+    g = grad.xreplace(dict(zip(w, w_of_z)))
+    rhs = tuple(-g)
+    monitors = _monitors_of_w(w_of_z, w, depth, f, J)
+    params = _data_params(list(rhs) + list(monitors.values()), z)
+    notes = [f"z = grad Phi(w), Phi'' = 1/(L t^(2-2/L)) from reduced_field (L = {pd}); "
+             f"phi'(t) = {sp.sstr(mm.derivative)}; inverse t(zeta) = {sp.sstr(mm.inverse)} "
+             f"from sympy.solve, checked: {mm.check}; w_i = sigma_i t(sigma_i z_i)"]
+    options = {} if potential_depth is None else {"potential_depth": pd}
+    return Flow("mirror", depth, dim, loss, tuple(z), rhs, params, tuple(w_of_z), monitors,
+                gradient=tuple(g), notes=notes, options=options)
 
 
 @lru_cache(maxsize=256)
@@ -495,21 +561,9 @@ def mirror_flow(depth: int, dim: int, loss: str, signs: tuple,
     _check_int("dim", dim, 1, MAX_DIM)
     _check_loss(loss)
     signs = _check_signs(signs, dim)
-    pd = depth if potential_depth is None else potential_depth
-    mm = mirror_map(pd)
-    z = sp.Matrix(sp.symbols(f"z1:{dim + 1}", real=True))
-    w_of_z = sp.Matrix([s * mm.inverse.xreplace({mm.zeta: s * zi}) for zi, s in zip(z, signs)])
-    w, f, grad, J = _loss_and_gradient(loss, dim)
-    g = grad.xreplace(dict(zip(w, w_of_z)))
-    rhs = tuple(-g)
-    monitors = _monitors_of_w(w_of_z, w, depth, f, J)
-    params = _data_params(list(rhs) + list(monitors.values()), z)
-    notes = [f"z = grad Phi(w), Phi'' = 1/(L t^(2-2/L)) from reduced_field (L = {pd}); "
-             f"phi'(t) = {sp.sstr(mm.derivative)}; inverse t(zeta) = {sp.sstr(mm.inverse)} "
-             f"from sympy.solve, checked: {mm.check}"]
-    options = {} if potential_depth is None else {"potential_depth": pd}
-    return Flow("mirror", depth, dim, loss, tuple(z), rhs, params, tuple(w_of_z), monitors,
-                signs=signs, gradient=tuple(g), notes=notes, options=options)
+    template = _mirror_template(depth, dim, loss, potential_depth)
+    fixed = {s: sp.Integer(v) for s, v in zip(_sign_symbols(dim), signs)}
+    return _with_fixed(template, fixed, signs=signs)
 
 
 def gd_flow(depth: int, dim: int, loss: str = "fisher") -> Flow:

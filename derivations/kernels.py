@@ -42,7 +42,7 @@ import numpy
 import sympy as sp
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.pycode import MpmathPrinter
+from sympy.printing.pycode import MpmathPrinter, PythonCodePrinter
 
 __all__ = ["Kernel", "make_kernel", "to_mpf", "BACKENDS"]
 
@@ -126,6 +126,44 @@ class _FlowproofMpmathPrinter(MpmathPrinter):
     def _print_Float(self, e):
         sign, man, exp, bc = e._mpf_
         return f"mpmath.mpf(({sign}, {int(man)}, {exp}, {bc}))"
+
+
+class NotRationalError(ValueError):
+    """An expression that exact rational arithmetic cannot evaluate (a Float, a real power)."""
+
+
+class _FractionPrinter(PythonCodePrinter):
+    """Python code with exact :class:`fractions.Fraction` constants (never a float literal)."""
+
+    def _print_Rational(self, e):
+        return f"Fraction({e.p}, {e.q})"
+
+    def _print_Half(self, e):
+        return "Fraction(1, 2)"
+
+    def _print_Integer(self, e):
+        return str(e.p)
+
+    def _print_Float(self, e):
+        raise NotRationalError(f"an inexact Float {e} in an exact kernel")
+
+    def _print_Pow(self, e, rational=False):
+        if not e.exp.is_Integer:
+            raise NotRationalError(f"the exact (Fraction) kernel needs integer powers, got {e}")
+        return super()._print_Pow(e, rational=rational)
+
+
+def exact_function(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]):
+    """``fn(*values) -> list`` evaluating rational ``exprs`` exactly: with ``Fraction`` (or
+    int) arguments every value is a ``Fraction``.  Raises :class:`NotRationalError` for an
+    expression that is not a rational function with rational constants.
+
+    >>> x = sp.Symbol("x")
+    >>> exact_function([x], [x**2 / 3 + 1])(Fraction(1, 2))
+    [Fraction(13, 12)]
+    """
+    return sp.lambdify(list(args), list(exprs), modules=[{"Fraction": Fraction}],
+                       printer=_FractionPrinter, cse=True)
 
 
 def _printer(backend: str):

@@ -52,11 +52,10 @@ from typing import Any, Optional, Sequence
 
 import mpmath
 import sympy as sp
-from sympy.printing.pycode import PythonCodePrinter
 
 from derivations import objectives as obj
 from derivations.diagonal import layer_velocities, layers, product, quasi_norm, reduced_field
-from derivations.kernels import to_mpf
+from derivations.kernels import NotRationalError, exact_function, to_mpf
 from numerics.core.exact import exact_number
 from numerics.core.taylor import TaylorSystem
 
@@ -122,27 +121,6 @@ def monitor_groups(names) -> dict[str, list[str]]:
 
 # ---------------------------------------------------------------------------------------
 # the flow object
-
-class _FractionPrinter(PythonCodePrinter):
-    """Python code with exact :class:`Fraction` constants (never a float literal)."""
-
-    def _print_Rational(self, e):
-        return f"Fraction({e.p}, {e.q})"
-
-    def _print_Half(self, e):
-        return "Fraction(1, 2)"
-
-    def _print_Integer(self, e):
-        return str(e.p)
-
-    def _print_Float(self, e):  # pragma: no cover - flows never contain Floats
-        raise FlowError(f"an inexact Float {e} in an exact kernel")
-
-    def _print_Pow(self, e, rational=False):
-        if not e.exp.is_Integer:
-            raise FlowError(f"the exact (Fraction) kernel needs integer powers, got {e}")
-        return super()._print_Pow(e, rational=rational)
-
 
 @dataclass(eq=False)
 class Flow:
@@ -293,9 +271,10 @@ class Flow:
     def exact_function(self, exprs, key):
         """``fn(y, params) -> list[Fraction]`` for rational ``exprs`` (exact arithmetic)."""
         if ("exact", key) not in self._cache:
-            args = list(self.state) + list(self.params)
-            fn = sp.lambdify(args, list(exprs), modules=[{"Fraction": Fraction}],
-                             printer=_FractionPrinter, cse=True)
+            try:
+                fn = exact_function(list(self.state) + list(self.params), exprs)
+            except NotRationalError as exc:
+                raise FlowError(str(exc)) from None
 
             def call(y, params):
                 return list(fn(*[_fraction(v) for v in y], *[_fraction(v) for v in params]))

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples: python -m derivations DL;  python -m derivations --json DL-4 DL-5;  "
         "python -m derivations --list.  Subcommand: python -m derivations potential \"<expression in x>\" [--json] "
         "derives phi', phi'', phi*, G, the balance law, the horizon and its approach rate for a user's potential "
-        "(python -m derivations potential --help).",
+        "(python -m derivations potential --help).  Subcommand: python -m derivations conserved MODEL SIZES "
+        "[--potential P] finds the conservation laws of a model's flow and certifies their count "
+        "(python -m derivations conserved --help).",
     )
     parser.add_argument("claims", nargs="*", metavar="ID_OR_GROUP", help="claim IDs or groups (default: all)")
     parser.add_argument("--json", action="store_true", help="print a JSON list of results on stdout")
@@ -87,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         from .potential_cli import main as potential_main
 
         return potential_main(argv[1:])
+    if argv[:1] == ["conserved"]:
+        from .conserved_cli import main as conserved_main
+
+        return conserved_main(argv[1:])
     args = build_parser().parse_args(argv)
     if not 1 <= args.points <= MAX_POINTS:
         print(f"error: --points must be in 1..{MAX_POINTS}, got {args.points}", file=sys.stderr)

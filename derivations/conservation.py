@@ -421,6 +421,7 @@ class DiscoveryResult:
     rank_exact: bool
     closed: bool
     stop: str
+    fields: int
     brackets: int
     depth: int
     seconds: float
@@ -442,6 +443,11 @@ class DiscoveryResult:
     def status(self) -> str:
         if self.certified:
             return f"certified: exactly {self.count} independent laws near a generic point"
+        if self.closed and self.rank_exact and self.lie_rank == self.fields:
+            # the algebra is spanned by `fields` fields, so no point has a larger rank; it is
+            # closed, so (Frobenius) exactly D - rank laws exist near a generic point
+            return (f"open: the Lie algebra closed, so exactly {self.upper_bound} laws exist near a generic "
+                    f"point; the ansatz found {self.count} (the others are not polynomials of this degree)")
         return (f"open: {self.count} laws found (lower bound), at most {self.upper_bound} "
                 f"from the Lie rank {self.lie_rank}" + ("" if self.rank_exact else " (ball bound)")
                 + f"; the bracket search stopped: {self.stop}")
@@ -453,7 +459,8 @@ class DiscoveryResult:
             "laws": [sp.sstr(h) for h in self.laws], "laws_latex": [sp.latex(h) for h in self.laws],
             "count": self.count, "lie_rank": self.lie_rank, "rank_exact": self.rank_exact,
             "upper_bound": self.upper_bound, "certified": self.certified, "status": self.status(),
-            "lie_closed": self.closed, "lie_stop": self.stop, "brackets": self.brackets,
+            "lie_closed": self.closed, "lie_stop": self.stop, "lie_fields": self.fields,
+            "brackets": self.brackets,
             "bracket_depth": self.depth,
             "verdicts": self.verdicts, "rejected": [sp.sstr(h) for h in self.rejected],
             "seconds": self.seconds,
@@ -566,5 +573,6 @@ def discover(model: Model, potential: Optional[Potential] = None, *, degree: int
             else f"depth limit {max_depth}" if depth >= max_depth else f"bracket budget {max_brackets}")
     return DiscoveryResult(model=model, flow="gradient" if potential is None else f"mirror ({potential.name})",
                            laws=laws, lie_rank=rank, rank_exact=arith.exact, closed=not frontier, stop=stop,
+                           fields=len(span_rows),
                            brackets=n_brackets, depth=depth, seconds=time.perf_counter() - started,
                            verdicts=verdicts, rejected=rejected)

@@ -17,9 +17,11 @@ import argparse
 import json
 import sys
 
+import sympy as sp
+
 from . import potentials as pot
-from .conservation import MODELS, ModelError, discover
-from .parsing import ParseError
+from .conservation import MODELS, Model, ModelError, discover
+from .parsing import ParseError, parse_expression
 
 __all__ = ["build_parser", "main", "POTENTIALS"]
 
@@ -49,10 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Examples: python -m derivations conserved linear 2 2 2;  "
         "python -m derivations conserved relu 2 3 1 --potential hyperbolic-entropy --json;  "
-        'python -m derivations conserved diagonal 3 2 --potential "x**2/2 + x**6/6"',
+        'python -m derivations conserved diagonal 3 2 --potential "x**2/2 + x**6/6";  '
+        'python -m derivations conserved custom --params "a b c" --output "a*b*c" --output "a**2 - b**2"',
     )
-    parser.add_argument("model", choices=sorted(MODELS), help="the model")
-    parser.add_argument("sizes", nargs="+", type=int, metavar="SIZE", help="the model's sizes (see above)")
+    parser.add_argument("model", choices=sorted(MODELS) + ["custom"],
+                        help="a shipped model, or 'custom' with --params and --output")
+    parser.add_argument("sizes", nargs="*", type=int, metavar="SIZE", help="the model's sizes (see above)")
+    parser.add_argument("--params", metavar="NAMES", help="custom model: the parameters, e.g. \"u1 u2 v1 v2\"")
+    parser.add_argument("--output", action="append", default=[], metavar="EXPR",
+                        help="custom model: one output phi_j as an expression in the parameters (repeatable); "
+                        "read by the safe parser, never run as Python")
     parser.add_argument("--potential", metavar="NAME_OR_EXPR",
                         help=f"mirror flow with this potential: one of {', '.join(POTENTIALS)}, or an even strictly "
                         "convex expression in x (validated as by 'python -m derivations potential')")
@@ -70,24 +78,42 @@ def _potential(text):
     return pot.from_expression(text)
 
 
+class _UsageError(ValueError):
+    pass
+
+
+def _model(args):
+    """The shipped model with its sizes, or the custom model of --params/--output."""
+    if args.model == "custom":
+        if args.sizes or not args.params or not args.output:
+            raise _UsageError("custom takes no sizes, and needs --params and at least one --output")
+        names = [n for n in args.params.replace(",", " ").split() if n]
+        if len(set(names)) != len(names) or not all(n.isidentifier() and not n.startswith("_") for n in names):
+            raise _UsageError(f"--params {args.params!r}: expected distinct names such as 'u1 u2 v1 v2'")
+        symbols = {n: sp.Symbol(n, real=True) for n in names}
+        outputs = [parse_expression(text, symbols, exact=True) for text in args.output]
+        return Model("custom: " + ", ".join(args.output), tuple(symbols.values()), tuple(outputs))
+    if args.params or args.output:
+        raise _UsageError("--params and --output are for the custom model")
+    build, sizes = MODELS[args.model]
+    if len(args.sizes) != len(sizes.split()) and "..." not in sizes:
+        raise _UsageError(f"{args.model} takes the sizes {sizes}, got {args.sizes}")
+    if any(n < 1 for n in args.sizes):
+        raise _UsageError(f"sizes must be positive, got {args.sizes}")
+    return build(*args.sizes)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if not 1 <= args.degree <= MAX_DEGREE:
         print(f"error: --degree must be in 1..{MAX_DEGREE}, got {args.degree}", file=sys.stderr)
         return 2
-    build, sizes = MODELS[args.model]
-    if len(args.sizes) != len(sizes.split()) and "..." not in sizes:
-        print(f"error: {args.model} takes the sizes {sizes}, got {args.sizes}", file=sys.stderr)
-        return 2
-    if any(n < 1 for n in args.sizes):
-        print(f"error: sizes must be positive, got {args.sizes}", file=sys.stderr)
-        return 2
     try:
-        model = build(*args.sizes)
+        model = _model(args)
         potential = _potential(args.potential)
         result = discover(model, potential, degree=args.degree, seed=args.seed,
                           progress=lambda msg: print(msg, file=sys.stderr))
-    except (ModelError, ParseError, pot.PotentialError) as exc:
+    except (ModelError, ParseError, pot.PotentialError, _UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = sys.stderr if args.json else sys.stdout

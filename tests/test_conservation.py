@@ -169,6 +169,30 @@ def test_cli_bad_input_exits_2(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_cli_custom_model(capsys):
+    assert conserved_main(["custom", "--params", "a b c", "--output", "a*b*c"]) == 0
+    out = capsys.readouterr().out
+    assert "a**2 - b**2" in out and "certified: exactly 2" in out
+
+
+@pytest.mark.parametrize("argv", [["custom", "--params", "a b", "--output", "__import__('os')"],
+                                  ["custom", "--params", "a b", "--output", "a*c"],
+                                  ["custom", "2", "--params", "a", "--output", "a"],
+                                  ["custom", "--params", "a a", "--output", "a"],
+                                  ["diagonal", "2", "2", "--output", "a"]])
+def test_cli_custom_model_bad_input(argv, capsys):
+    assert conserved_main(argv) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_a_closed_algebra_makes_the_lie_bound_exact():
+    """A scalar output has one field: its algebra is closed and 1-dimensional, so exactly
+    D − 1 laws exist (Frobenius); degree-2 polynomials find only part of them."""
+    result = discover(linear_net(1, 2, 2, 1))
+    assert result.closed and result.upper_bound == 7 and result.count == 6
+    assert "exactly 7 laws exist" in result.status()
+
+
 def test_cli_open_bound_exits_1(capsys):
     assert conserved_main(["linear", "2", "2", "2", "--degree", "1"]) == 1
     assert "open" in capsys.readouterr().out

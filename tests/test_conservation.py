@@ -213,3 +213,19 @@ def test_witness_laws_stay_while_the_non_law_drifts(model, potential):
 def test_witness_refuses_a_mismatched_potential():
     with pytest.raises(ValueError, match="gradient flow"):
         witness(discover(relu_net(1, 1, 1)), pot.cosh_potential())
+
+
+def test_benchmark_smoke(capsys):
+    """benchmarks/conservation.py --quick runs and reports the exact rank route; it shows
+    float64 SVD ranks going wrong at ill-scaled points where the exact rank does not."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "conservation.py"
+    spec = importlib.util.spec_from_file_location("conservation_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--quick", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert all(r["certified"] for r in data["reference"])
+    assert data["exact_vs_float64_rank"]["float64_wrong"] > 0

@@ -417,3 +417,16 @@ def test_irrational_numbers_and_constants_keep_every_digit():
     res = integrate(only_constant, [1], 1, dps=30)
     with mpmath.workdps(40):
         assert abs(res.y[-1][0] - mpmath.exp(mpmath.sqrt(2))) < mpmath.mpf(10) ** -27
+
+
+def test_integrate_certified_delegates_and_refuses_its_own_step_options():
+    import flint
+
+    y = sp.Symbol("y")
+    system = TaylorSystem([y], [-y])
+    r = integrate(system, ["1"], 1, dps=20, certified=True)
+    with flint.ctx.workprec(200):
+        assert r.enclosure[-1][0].contains(flint.arb(-1).exp())
+    assert integrate(system, ["1"], 1, dps=20).enclosure is None
+    with pytest.raises(ValueError, match="tol and progress"):
+        integrate(system, ["1"], 1, dps=20, certified=True, tol="1e-10")

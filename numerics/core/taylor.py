@@ -787,7 +787,7 @@ def _max_abs(vals):
 def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
               times: Optional[Sequence[Any]] = None, params: Sequence[Any] = (),
               tol: Any = None, progress: Optional[Callable[[Any, int], None]] = None,
-              t0: Any = 0, max_steps: int = 1_000_000) -> TaylorResult:
+              t0: Any = 0, max_steps: int = 1_000_000, certified: bool = False) -> TaylorResult:
     """Integrate ``system`` from ``(t0, y0)`` to ``t_end`` at ``dps`` decimal digits.
 
     Parameters
@@ -808,7 +808,17 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
     progress : optional ``callback(t, steps)`` called after every step.
     t0 : initial time (default 0).
     max_steps : raise :class:`TaylorError` beyond this many steps.
+    certified : also prove where the solution is: the result's ``enclosure`` holds, per
+        output time, balls that contain the exact solution
+        (:func:`numerics.core.certified.certified_integrate`; rational times, default ``tol``).
     """
+    if certified:
+        if tol is not None or progress is not None:
+            raise ValueError("certified=True chooses its own steps: tol and progress are not supported")
+        from numerics.core.certified import certified_integrate  # it builds on this module
+
+        return certified_integrate(system, y0, t_end, dps=dps, times=times, params=params, t0=t0,
+                                   max_steps=max_steps)
     if not isinstance(system, TaylorSystem):
         raise TypeError(f"system must be a TaylorSystem, got {type(system).__name__}")
     if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or dps < 5:

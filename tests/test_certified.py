@@ -96,7 +96,8 @@ def test_abs_sign_and_parameters():
 
 def test_elementary_functions_enclose_their_closed_forms():
     a, b, c, d, e = sp.symbols("a b c d e", positive=True)
-    sys_ = TaylorSystem([a, b, c, d, e], [sp.sqrt(a), sp.exp(-b), sp.tanh(c), 1 / d, -e * sp.log(e)])
+    sys_ = TaylorSystem([a, b, c, d, e],
+                        [sp.sqrt(a), sp.exp(-b), sp.tanh(c), 1 / d, -e * sp.log(e)])
     r = certified_integrate(sys_, ["1", "0", "1/2", "1", "2"], 1, dps=25)
     with flint.ctx.workprec(300):
         one = flint.arb(1)

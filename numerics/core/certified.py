@@ -60,6 +60,7 @@ import operator
 import time as _time
 import weakref
 from contextlib import contextmanager
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from fractions import Fraction
 from typing import Any, Optional, Sequence
 
@@ -68,13 +69,14 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.balls import BallError, evaluate_ball
+from derivations.balls import UNARY_METHODS, BallError, evaluate_ball
 from numerics.core import taylor
 from numerics.core.exact import exact_number
 from numerics.core.taylor import (GUARD_BITS, TaylorError, TaylorResult, TaylorSystem,
                                   integrate, jorba_zou_order)
 
-__all__ = ["certified_integrate", "CertificationError", "variational_system", "INTEGRATOR"]
+__all__ = ["certified_integrate", "CertificationError", "variational_system", "INTEGRATOR",
+           "ball_value", "proven_changes", "bound_text"]
 
 INTEGRATOR = "taylor (Jorba-Zou order, certified: arb balls, Lohner QR)"
 
@@ -560,3 +562,91 @@ def _output_times(times, t, te, t0, t_end, direction) -> list:
                              f"integration); times[{i - 1}], times[{i}] = {times[i - 1]}, "
                              f"{times[i]}")
     return outs
+
+
+# ----------------------------------------------------------------------------------------
+# quantities on enclosures (a conserved quantity proven to change by at most eps)
+
+def ball_value(expr: sp.Expr, values: dict, prec: int):
+    """Enclose the real value of the sympy expression ``expr`` when its symbols range over the
+    balls ``values`` (``{Symbol: flint.arb}``), at ``prec`` bits.
+
+    Closed subexpressions are enclosed by :func:`derivations.balls.evaluate_ball` (rationals
+    exactly); functions by the ball methods of :data:`derivations.balls.UNARY_METHODS`.
+    Raises :class:`TaylorError` if the value is not finite on the balls (e.g. a log of a ball
+    that reaches 0) or a ``sign`` is not certain.
+    """
+    with _flint_prec(prec):
+        out = _walk(sp.sympify(expr), values, prec)
+    if not out.is_finite():
+        raise TaylorError(f"{expr} has no finite enclosure on these balls (outside its domain?)")
+    return out
+
+
+def _walk(e, values, prec):
+    if e in values:
+        return values[e]
+    if not e.free_symbols:
+        return _ball(e, sp.sstr(e), prec)
+    if e.is_Symbol:
+        raise ValueError(f"no ball for the symbol {e}")
+    if e.is_Add:
+        return sum((_walk(a, values, prec) for a in e.args), _B_ZERO)
+    if e.is_Mul:
+        out = _B_ONE
+        for a in e.args:
+            out = out * _walk(a, values, prec)
+        return out
+    if e.is_Pow:
+        base = _walk(e.base, values, prec)
+        if e.exp.is_Integer:
+            n = int(e.exp)
+            return base ** n if n >= 0 else 1 / base ** (-n)
+        return base ** _walk(e.exp, values, prec)  # not finite unless the base is > 0
+    arg = _walk(e.args[0], values, prec) if len(e.args) == 1 else None
+    if isinstance(e, sp.Abs):
+        return abs(arg)
+    if isinstance(e, sp.sign):
+        if not _sign_of(arg):
+            raise TaylorError(f"the sign of {e.args[0]} is not certain on these balls")
+        return _arb(_sign_of(arg))
+    method = UNARY_METHODS.get(type(e))
+    if method is None or arg is None:
+        raise TaylorError(f"no ball enclosure for {type(e).__name__} in {e}")
+    return getattr(arg, method)()
+
+
+def proven_changes(result: TaylorResult, exprs: Sequence[sp.Expr], y0: Sequence[Any], *,
+                   params: Optional[dict] = None) -> list:
+    """Balls ``h(y(T)) − h(y0)``, one per ``h`` in ``exprs``, over the last enclosure of the
+    certified run ``result`` (``exprs`` in ``result.state`` and the symbols of ``params``,
+    ``{Symbol: exact value}``; ``y0`` exact).  Each ball contains the exact change."""
+    if result.enclosure is None:
+        raise ValueError("the result has no enclosure: use certified_integrate")
+    prec = result.prec_bits
+    with _flint_prec(prec):
+        fixed = {p: _ball(v, f"params {p}", prec) for p, v in (params or {}).items()}
+        start = {**fixed, **{s: _ball(v, f"y0[{i}]", prec)
+                             for i, (s, v) in enumerate(zip(result.state, y0))}}
+        end = {**fixed, **dict(zip(result.state, result.enclosure[-1]))}
+        return [ball_value(h, end, prec) - ball_value(h, start, prec) for h in exprs]
+
+
+def bound_text(balls: Sequence, which: str = "upper", digits: int = 2) -> str:
+    """``max |b|`` over ``balls`` as a short decimal string rounded outward: an upper bound of
+    every ``|b|`` (``which="upper"``), or the largest proven lower bound (``"lower"``), rounded
+    down."""
+    if which not in ("upper", "lower"):
+        raise ValueError(f"which must be 'upper' or 'lower', got {which!r}")
+    bounds = [b.abs_upper() if which == "upper" else b.abs_lower() for b in balls]
+    m, e = max(bounds).man_exp()
+    m, e = int(m), int(e)
+    if m == 0:
+        return "0"
+    with localcontext() as ctx:
+        ctx.prec = len(str(abs(m))) + abs(e) + 5          # exact: m·2^e has that many digits
+        exact = Decimal(m) * Decimal(2) ** e if e >= 0 else Decimal(m) / Decimal(2) ** -e
+        ctx.prec = digits
+        ctx.rounding = ROUND_CEILING if which == "upper" else ROUND_FLOOR
+        value = +exact                                    # the one (outward) rounding
+    return f"{value:.{digits - 1}e}"

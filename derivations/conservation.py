@@ -30,7 +30,7 @@ which bound is open.
 >>> result.count, result.certified
 (2, True)
 >>> [sp.sstr(h) for h in result.laws]
-['u1_1**2 - u2_1**2', 'u1_2**2 - u2_2**2']
+['u_11**2 - u_21**2', 'u_12**2 - u_22**2']
 """
 from __future__ import annotations
 
@@ -112,8 +112,21 @@ class Model:
         return len(self.params)
 
 
+MAX_SIZE = 9  # one digit per index: the symbol u_12 is row 1, column 2
+
+
 def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}{i + 1}_{j + 1}", real=True))
+    """Symbols ``name_ij`` (typeset ``name_{ij}``)."""
+    if not (1 <= rows <= MAX_SIZE and 1 <= cols <= MAX_SIZE):
+        raise ModelError(f"sizes must be in 1..{MAX_SIZE}, got {rows} x {cols}")
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}", real=True))
+
+
+def _vector(name: str, size: int) -> sp.Matrix:
+    """Symbols ``name_i``."""
+    if not 1 <= size <= MAX_SIZE:
+        raise ModelError(f"sizes must be in 1..{MAX_SIZE}, got {size}")
+    return sp.Matrix([sp.Symbol(f"{name}_{i + 1}", real=True) for i in range(size)])
 
 
 def diagonal_net(depth: int, dim: int) -> Model:
@@ -126,9 +139,12 @@ def diagonal_net(depth: int, dim: int) -> Model:
 
 def squared_difference(dim: int) -> Model:
     """``φ = u ⊙ u − v ⊙ v``: one law per coordinate."""
-    u, v = _matrix("u", 1, dim), _matrix("v", 1, dim)
-    return Model(f"u*u - v*v, d={dim}", tuple(u) + tuple(v),
+    u, v = _vector("u", dim), _vector("v", dim)
+    return Model(f"model u*u - v*v, d={dim}", tuple(u) + tuple(v),
                  tuple(u[i] ** 2 - v[i] ** 2 for i in range(dim)))
+
+
+_LAYER_LETTERS = "abcdefgh"
 
 
 def linear_net(*sizes: int) -> Model:
@@ -136,7 +152,10 @@ def linear_net(*sizes: int) -> Model:
     product).  Two layers ``(n, r, m)``: ``r(r+1)/2`` laws ``W_1 W_1ᵀ − W_2ᵀ W_2``."""
     if len(sizes) < 3:
         raise ModelError("a linear net needs at least three sizes (input, hidden…, output)")
-    Ws = [_matrix(f"w{l}_", sizes[l], sizes[l - 1]) for l in range(1, len(sizes))]
+    if len(sizes) > len(_LAYER_LETTERS) + 1:
+        raise ModelError(f"at most {len(_LAYER_LETTERS)} layers")
+    # layer l has the entries a_ij, b_ij, … (W_1 = (a_ij), W_2 = (b_ij), …)
+    Ws = [_matrix(_LAYER_LETTERS[l - 1], sizes[l], sizes[l - 1]) for l in range(1, len(sizes))]
     prod = Ws[-1]
     for W in reversed(Ws[:-1]):
         prod = prod * W
@@ -151,7 +170,7 @@ def relu_net(n_in: int, width: int, n_out: int, bias: bool = False) -> Model:
     weights), and ``φ`` collects their entries.  One law per neuron,
     ``‖u_k‖² + b_k² − ‖v_k‖²`` (Marcotte et al. 2023)."""
     U, V = _matrix("u", width, n_in), _matrix("v", width, n_out)
-    B = _matrix("b", width, 1) if bias else None
+    B = _vector("b", width) if bias else None
     params, outputs = [], []
     for k in range(width):
         incoming = list(U[k, :]) + ([B[k]] if bias else [])
@@ -375,6 +394,13 @@ def _primitive(vec: list[Fraction]) -> list[int]:
     return [sign * c // g for c in ints]
 
 
+def _inner(g: sp.Matrix, f: sp.Matrix) -> sp.Expr:
+    """``⟨g, f⟩`` left unevaluated: sympy would cancel it on sight, and the report and the
+    symbolic route should see the terms."""
+    terms = [sp.Mul(a, b, evaluate=False) for a, b in zip(g, f) if a != 0 and b != 0]
+    return sp.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sp.Integer(0))
+
+
 def law_claim(model: Model, law: sp.Expr, fields: Sequence[sp.Matrix], *, label: str = "",
               non_law: Optional[sp.Expr] = None, positive: bool = False) -> Claim:
     """``⟨∇h, χ_j⟩ = 0`` for every generating field, as a claim with the usual two routes
@@ -391,20 +417,22 @@ def law_claim(model: Model, law: sp.Expr, fields: Sequence[sp.Matrix], *, label:
     bad_grad = sp.Matrix([sp.diff(bad, t) for t in params])
 
     def steps():
-        return [Step((grad.T * f)[0], sp.Integer(0), f"conserved along field {j + 1}", domain=domain,
-                     label=f"<grad h, chi_{j + 1}> = 0") for j, f in enumerate(fields)]
+        return [Step(_inner(grad, f), sp.Integer(0), f"conserved along the field $\\chi_{{{j + 1}}}$",
+                     domain=domain, label=f"h along field {j + 1}",
+                     display=f"\\langle \\nabla h, \\chi_{{{j + 1}}} \\rangle") for j, f in enumerate(fields)]
 
     def falsifier():
         # the first field along which the non-law's derivative is not identically 0
         prods = [sp.expand((bad_grad.T * f)[0]) for f in fields]
         j = next((k for k, p in enumerate(prods) if p != 0), 0)
-        return Step((bad_grad.T * fields[j])[0], sp.Integer(0), "a quantity that is not conserved",
-                    domain=domain, label=f"<grad q, chi_{j + 1}> = 0")
+        return Step(_inner(bad_grad, fields[j]), sp.Integer(0), "a quantity that is not conserved",
+                    domain=domain, label=f"q along field {j + 1}",
+                    display=f"\\langle \\nabla q, \\chi_{{{j + 1}}} \\rangle")
 
     return Claim(id=f"LAW-{label or 1}", title=f"{sp.sstr(law)} is conserved ({model.name})",
                  statement=f"h = {sp.sstr(law)} satisfies <grad h, chi> = 0 for every generating field",
                  assumptions=[("model", model.name)], derive=steps,
-                 falsifiers=[Falsifier("the law", f"q = {sp.sstr(bad)}", falsifier)], group="LAW")
+                 falsifiers=[Falsifier("the law", f"$q = {sp.latex(bad)}$", falsifier)], group="LAW")
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .claims import Claim
 __all__ = ["register", "select", "all_claims", "groups", "load_file", "ClaimFileError"]
 
 _CLAIMS: dict[str, Claim] = {}
-_MODULES = ("derivations.deep_lda", "derivations.mirror_flow")  # modules whose import registers claims
+_MODULES = ("derivations.deep_lda", "derivations.mirror_flow", "derivations.law_claims")  # modules whose import registers claims
 
 
 def register(claim: Claim) -> Claim:

@@ -95,6 +95,25 @@ REPORTS: dict[str, dict] = {
             "convergence like 1/log log t) is not covered yet."
         ),
     },
+    "conservation": {
+        "title": "Conservation laws, discovered and certified",
+        "subtitle": "Which quantities a model's flow conserves, and how many there are",
+        "groups": ["LAW"],
+        "template": "report.tex.j2",
+        "evidence": "numerics.core.law_witness:law_evidence",
+        "abstract": (
+            "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
+            "gradient flow and under mirror flow with catalogue potentials, the conservation laws valid "
+            "for every loss are found by an exact ansatz (polynomials, or separable laws "
+            "$\\sum_i F_i(\\theta_i)$ with $F_i' = p_i R''$), each proved by the claim engine, and "
+            "their number is certified: it equals $D$ minus the rank of the fields and their Lie "
+            "brackets at a rational point (exact, or a proven lower bound from ball arithmetic). "
+            "Each claim states the predicted count: from the literature for gradient flow, and for "
+            "mirror flow the conjecture that the balance of MF-2 (one law per hidden neuron) is "
+            "all there is. Each law is also followed along a simulated flow, against "
+            "$\\sum_i \\theta_i^2$, which is not conserved."
+        ),
+    },
 }
 
 # ---------------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def test_cli_renders_from_a_results_file(tmp_path, capsys, real_results):
     out = tmp_path / "out"
     assert cli.main(["--results", str(results_file), "--no-pdf", "--json", "--out", str(out), "--evidence", "none"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert [e["status"] for e in summary["reports"]] == ["built", "skipped"]
+    assert [e["status"] for e in summary["reports"]] == ["built", "skipped", "skipped"]
     expected = render_tex(REPORTS["deep_lda"], real_results, name="deep_lda")
     assert (out / "deep_lda.tex").read_text() == expected
     results_file.write_text('{"not": "a list"}')

@@ -36,6 +36,7 @@ import mpmath  # noqa: E402
 import sympy as sp  # noqa: E402
 
 from numerics.core.taylor import TaylorSystem, integrate, solve_float64  # noqa: E402
+from heyoka_bridge import to_heyoka  # noqa: E402  (the script's folder, benchmarks/, is on sys.path)
 
 X_ROWS = [["1", "2", "-1"], ["0.5", "-1", "1"]]
 Y_VEC = ["1", "-0.5"]
@@ -84,27 +85,6 @@ def run_odefun(system, dps, T):
     return val, seconds
 
 
-def _to_heyoka(expr, variables, constant):
-    """sympy -> heyoka expression; rationals become exact quotients of ``constant`` values
-    (heyoka's own ``from_sympy`` refuses denominators that are not powers of 2)."""
-    import heyoka as hy
-
-    if expr.is_Symbol:
-        return variables[expr]
-    if expr.is_Integer:
-        return constant(int(expr))
-    if expr.is_Rational:
-        return constant(int(expr.p)) / constant(int(expr.q))
-    args = [_to_heyoka(a, variables, constant) for a in expr.args]
-    if expr.is_Add:
-        return hy.sum(args)
-    if expr.is_Mul:
-        return hy.prod(args)
-    if expr.is_Pow:
-        return args[0] ** args[1]
-    raise ValueError(f"no heyoka conversion for {type(expr).__name__}")
-
-
 def run_heyoka(system, T, prec_bits):
     """heyoka end to end (JIT compilation included): at our precision (mp++ ``real``) and in float64."""
     try:
@@ -124,7 +104,7 @@ def run_heyoka(system, T, prec_bits):
                 t_end = hy.real(str(T), prec)
             hvars = hy.make_vars(*[s.name for s in system.state])
             variables = dict(zip(system.state, hvars))
-            eqs = [(hv, _to_heyoka(e, variables, constant)) for hv, e in zip(hvars, system.rhs)]
+            eqs = [(hv, to_heyoka(e, variables, constant)) for hv, e in zip(hvars, system.rhs)]
             start = time.perf_counter()
             ta = hy.taylor_adaptive(eqs, start_values, **kwargs)
             compile_s = time.perf_counter() - start

@@ -7,7 +7,7 @@ certified and every law verified, 1 when a bound stays open, 2 for bad input.
 >>> main(["diagonal", "2", "1"])  # doctest: +ELLIPSIS
 model        diagonal net L=2, d=1 (D = 2), gradient flow
 laws         1: certified: exactly 1 independent laws near a generic point
-  h1 = u1_1**2 - u2_1**2   (verified)
+  h1 = u_11**2 - u_21**2   (verified)
 ...
 0
 """

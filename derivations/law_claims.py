@@ -1,4 +1,4 @@
-"""Claims LAW-1 …: the conservation laws of shipped models, discovered and certified.
+"""Claims LAW-1 … LAW-13: the conservation laws of shipped models, discovered and certified.
 
 Each claim names a model, a flow (gradient, or mirror with a catalogue potential) and the
 number of laws that theory predicts — from the literature for gradient flow, and for mirror
@@ -59,6 +59,8 @@ SETTINGS = (
     LawSetting("LAW-10", lambda: relu_net(2, 2, 1), lambda: pot.hyperbolic_entropy(1), 2, _BALANCE),
     LawSetting("LAW-11", lambda: squared_difference(2), pot.quadratic_quartic, 2,
                "one law per coordinate, $\\int^{u_i} R''(t)/t\\,dt + \\int^{v_i} R''(t)/t\\,dt$"),
+    LawSetting("LAW-12", lambda: linear_net(2, 2, 2), lambda: pot.quadratic_power(3), 2, _BALANCE),
+    LawSetting("LAW-13", lambda: linear_net(2, 2, 2), lambda: pot.quadratic_power(sp.Rational(3, 2)), 2, _BALANCE),
 )
 
 

@@ -103,6 +103,7 @@ REPORTS: dict[str, dict] = {
         "groups": ["LAW"],
         "template": "report.tex.j2",
         "evidence": "numerics.core.law_witness:law_evidence",
+        "experiments": {"LAW-COUNTS": "Gradient flow against mirror flow: the number of laws of each model"},
         "abstract": (
             "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
             "gradient flow and under mirror flow with catalogue potentials, the conservation laws valid "

@@ -95,11 +95,8 @@ class CertificationError(TaylorError):
     """No certified step can be made (no a priori box, a domain check not certain, ...)."""
 
 
-class _BallDomainError(Exception):
-    def __init__(self, node, msg):
-        super().__init__(msg)
-        self.node = node
-        self.msg = msg
+class _BallDomainError(taylor._DomainError):
+    """A domain check that a ball does not pass for certain (the node and the message)."""
 
 
 @contextmanager
@@ -183,11 +180,7 @@ def _b_fixed_sign(x, sig, slot, node):
     if not s:
         raise _BallDomainError(node, f"the sign of the argument of Abs/sign (ball {x.str(5)}) "
                                      "is not certain")
-    if sig[slot] is None:
-        sig[slot] = s
-    elif sig[slot] != s:
-        raise _BallDomainError(node, "the argument of Abs/sign changed sign between steps")
-    return s
+    return taylor._keep_sign(sig, slot, s, node, _BallDomainError)
 
 
 _BALL_HELPERS = {

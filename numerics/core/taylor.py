@@ -245,16 +245,21 @@ def _log0(x, node):
     raise _DomainError(node, "the argument of log is " + ("0" if x == 0 else "negative"))
 
 
+def _keep_sign(sig, slot, s, node, error=None):
+    """Record the sign ``s`` of an Abs/sign argument at its first step; a change later raises
+    ``error`` (default :class:`_DomainError`)."""
+    if sig[slot] is None:
+        sig[slot] = s
+    elif sig[slot] != s:
+        raise (error or _DomainError)(node, "the argument of Abs/sign changed sign between steps")
+    return s
+
+
 def _fixed_sign(x, sig, slot, node):
     if x == 0:
         raise _DomainError(node, "the argument of Abs/sign is exactly 0 (the sign must be "
                                  "fixed and nonzero)")
-    s = 1 if x > 0 else -1
-    if sig[slot] is None:
-        sig[slot] = s
-    elif sig[slot] != s:
-        raise _DomainError(node, "the argument of Abs/sign changed sign between steps")
-    return s
+    return _keep_sign(sig, slot, 1 if x > 0 else -1, node)
 
 
 _HELPERS = {

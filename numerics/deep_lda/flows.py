@@ -429,6 +429,19 @@ def _rate_symbols(depth: int) -> tuple:
     return tuple(sp.symbols(f"eta_1:{depth + 1}", positive=True))
 
 
+def _check_setting(depth: int, dim: int, loss: str) -> None:
+    _check_int("depth", depth, 1, MAX_DEPTH)
+    _check_int("dim", dim, 1, MAX_DIM)
+    _check_loss(loss)
+
+
+def _on_orthant(template: Flow, signs) -> Flow:
+    """``template`` on the orthant ``signs`` (the values of its ``sigma_i``)."""
+    signs = _check_signs(signs, template.dim)
+    fixed = {s: sp.Integer(v) for s, v in zip(_sign_symbols(template.dim), signs)}
+    return _with_fixed(template, fixed, signs=signs)
+
+
 def _with_fixed(template: Flow, fixed: dict, **changes) -> Flow:
     """``template`` with values for some of its parameters; the compiled objects
     (Taylor program, kernels) stay shared with the template."""
@@ -464,9 +477,7 @@ def layer_flow(depth: int, dim: int, loss: str = "fisher", rates: Optional[tuple
     """The un-reduced layer flow ``u̇_l = −η_l g ⊙ Π_{k≠l} u_k``, ``g = ∇f(w(u))``.
 
     The rates are parameters ``eta_l`` of one program per shape (all 1 unless ``rates``)."""
-    _check_int("depth", depth, 1, MAX_DEPTH)
-    _check_int("dim", dim, 1, MAX_DIM)
-    _check_loss(loss)
+    _check_setting(depth, dim, loss)
     if rates is not None:
         if len(rates) != depth:
             raise FlowError(f"rates must have one value per layer ({depth}), got {rates!r}")
@@ -502,13 +513,8 @@ def _reduced_template(depth: int, dim: int, loss: str, exponent) -> Flow:
 def reduced_flow(depth: int, dim: int, loss: str, signs: tuple, exponent=None) -> Flow:
     """DL-4 on the orthant ``signs``: ``ẇ = −L (σ⊙w)^{2−2/L} ⊙ ∇f(w)`` (``Abs`` replaced;
     ``σ`` is a parameter: one program serves every orthant)."""
-    _check_int("depth", depth, 1, MAX_DEPTH)
-    _check_int("dim", dim, 1, MAX_DIM)
-    _check_loss(loss)
-    signs = _check_signs(signs, dim)
-    template = _reduced_template(depth, dim, loss, exponent)
-    fixed = {s: sp.Integer(v) for s, v in zip(_sign_symbols(dim), signs)}
-    return _with_fixed(template, fixed, signs=signs)
+    _check_setting(depth, dim, loss)
+    return _on_orthant(_reduced_template(depth, dim, loss, exponent), signs)
 
 
 @lru_cache(maxsize=64)
@@ -536,13 +542,8 @@ def mirror_flow(depth: int, dim: int, loss: str, signs: tuple,
                 potential_depth: Optional[int] = None) -> Flow:
     """DL-6: ``ż = −∇f(w(z))``, ``w_i = σ_i t(σ_i z_i)`` (inverse mirror map of
     ``potential_depth``, default the network depth; another value is the DL-6 falsifier)."""
-    _check_int("depth", depth, 1, MAX_DEPTH)
-    _check_int("dim", dim, 1, MAX_DIM)
-    _check_loss(loss)
-    signs = _check_signs(signs, dim)
-    template = _mirror_template(depth, dim, loss, potential_depth)
-    fixed = {s: sp.Integer(v) for s, v in zip(_sign_symbols(dim), signs)}
-    return _with_fixed(template, fixed, signs=signs)
+    _check_setting(depth, dim, loss)
+    return _on_orthant(_mirror_template(depth, dim, loss, potential_depth), signs)
 
 
 def gd_flow(depth: int, dim: int, loss: str = "fisher") -> Flow:

@@ -430,3 +430,21 @@ def test_integrate_certified_delegates_and_refuses_its_own_step_options():
     assert integrate(system, ["1"], 1, dps=20).enclosure is None
     with pytest.raises(ValueError, match="tol and progress"):
         integrate(system, ["1"], 1, dps=20, certified=True, tol="1e-10")
+
+
+def test_rows_of_a_linear_map_share_one_gathered_operand_tuple(monkeypatch):
+    """Two linear combinations of the same five series (sympy orders their terms differently)
+    are two rows of one linear map: one gathered tuple per order, and the same coefficients,
+    to the last bit, as the term-by-term sums."""
+    import numerics.core.taylor as taylor
+
+    x = sp.symbols("x0:5")
+    rhs = [sum((i + 2) * j * xi for j, xi in enumerate(x, start=1)) + 1 for i in range(2)]
+    rhs += [-xi for xi in x[2:]]
+    gathered = TaylorSystem(x, rhs)
+    assert gathered.source.count("g0 = (") == 2 and "g1 = (" not in gathered.source
+    monkeypatch.setattr(taylor, "GATHER_MIN_TERMS", 10**9)
+    plain = TaylorSystem(x, rhs)
+    assert "_fsum(map(_mul, C" not in plain.source
+    y0 = ["1/3", "-2/7", "5/11", "1/13", "-3/17"]
+    assert taylor_coefficients(gathered, y0, 12, dps=40) == taylor_coefficients(plain, y0, 12, dps=40)

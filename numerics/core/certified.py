@@ -186,7 +186,7 @@ def _b_fixed_sign(x, sig, slot, node):
 _BALL_HELPERS = {
     "_conv": _b_conv, "_sqr": _b_sqr, "_sqrt_k": _b_sqrt_k, "_div0": _b_div0,
     "_pow0": _b_pow0, "_sqrt0": _b_sqrt0, "_log0": _b_log0, "_fixed_sign": _b_fixed_sign,
-    "_fsum": _b_fsum, "_mul": operator.mul, "_ZERO": _B_ZERO, "_ONE": _B_ONE, "_mpfr": _arb,
+    "_fsum": _b_fsum, "_mul": operator.mul, "_ZERO": _B_ZERO, "_ONE": _B_ONE, "_MONE": -_B_ONE, "_mpfr": _arb,
     "_exp": _arb.exp, "_sin": _arb.sin, "_cos": _arb.cos, "_tanh": _arb.tanh,
 }
 

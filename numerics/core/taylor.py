@@ -78,6 +78,9 @@ _fsum = gmpy2.fsum
 _mul = operator.mul
 _ZERO = gmpy2.mpfr(0)
 _ONE = gmpy2.mpfr(1)
+_MONE = gmpy2.mpfr(-1)
+#: a linear combination of at least this many series is computed as a row of a linear map
+GATHER_MIN_TERMS = 4
 
 SUPPORTED = ("+", "-", "*", "/", "integer power", "constant real power", "exp", "log",
              "sqrt", "Abs (fixed sign)", "sign (fixed sign)", "sin", "cos", "tanh")
@@ -265,7 +268,7 @@ def _fixed_sign(x, sig, slot, node):
 _HELPERS = {
     "_conv": _conv, "_sqr": _sqr, "_sqrt_k": _sqrt_k, "_div0": _div0, "_pow0": _pow0,
     "_sqrt0": _sqrt0, "_log0": _log0, "_fixed_sign": _fixed_sign, "_fsum": _fsum,
-    "_mul": _mul, "_ZERO": _ZERO, "_ONE": _ONE, "_mpfr": _mpfr, "_exp": gmpy2.exp,
+    "_mul": _mul, "_ZERO": _ZERO, "_ONE": _ONE, "_MONE": _MONE, "_mpfr": _mpfr, "_exp": gmpy2.exp,
     "_sin": gmpy2.sin, "_cos": gmpy2.cos, "_tanh": gmpy2.tanh,
 }
 
@@ -400,6 +403,8 @@ class TaylorSystem:
                 for t in sp.Add.make_args(rest):
                     c, f = t.as_independent(*dep, as_Add=False)
                     terms.append((coef(c), build(f)))
+                # by operand: rows of one linear map then share one gathered operand tuple
+                terms.sort(key=lambda term: term[1])
                 cn = const(c0) if c0 != 0 else None
                 key = ("lin", tuple(terms), cn)
                 return add(key, _Node("lin", tuple(n for _, n in terms), e,
@@ -500,6 +505,34 @@ class TaylorSystem:
         def cf(c):
             return "" if c is None else ("-" if c == -1 else f"c{nodes[c].index}*")
 
+        # A linear combination of many series is a row of a linear map: its operands are
+        # gathered into one tuple per order (shared by every row with the same operands, as
+        # the rows of X w or X^T r) and its coefficients into a tuple built once, so a term
+        # costs one C-level multiply in map() instead of Python bytecode (30 % less).
+        gathers: dict = {}    # operand ids -> gather name
+        coefficient_rows = []  # prelude lines: the coefficient tuples
+
+        def gathered(n):
+            return len(n.terms) >= GATHER_MIN_TERMS
+
+        def coefficient(c):
+            return "_ONE" if c is None else ("_MONE" if c == -1 else f"c{nodes[c].index}")
+
+        def gather_lines(n, idx, emitted):
+            key = tuple(x for _, x in n.terms)
+            name = gathers.setdefault(key, f"g{len(gathers)}")
+            if name in emitted:
+                return []
+            emitted.add(name)
+            return [f"{name} = ({', '.join(f'{L(x)}[{idx}]' for x in key)},)"]
+
+        def gathered_expr(n, i, idx):
+            name = gathers[tuple(x for _, x in n.terms)]
+            expr = f"_fsum(map(_mul, C{i}, {name}))"
+            if n.const0 is not None and idx == "0":
+                expr += f" + {L(n.const0)}"
+            return expr
+
         def lin_expr(n, idx):
             parts = []
             for c, x in n.terms:
@@ -514,6 +547,7 @@ class TaylorSystem:
 
         monitors = []  # (node id, arg node id, kind)
         o0, ok = [], []  # order-0 lines, order-k lines
+        emitted0, emittedk = set(), set()  # gathers already computed at order 0 / in the k-loop
         for i, s in enumerate(self.state):
             if nodes[i].need_d:
                 o0.append(f"dy{i} = [_ZERO]")
@@ -530,7 +564,13 @@ class TaylorSystem:
             o0.append(comment)
             ok.append(comment)
             k = n.kind
-            if k == "lin":
+            if k == "lin" and gathered(n):
+                coefficient_rows.append(f"C{i} = ({', '.join(coefficient(c) for c, _ in n.terms)},)")
+                o0 += gather_lines(n, "0", emitted0)
+                o0.append(f"{z} = [{gathered_expr(n, i, '0')}]")
+                ok += gather_lines(n, "k", emittedk)
+                ok.append(f"{z}.append({gathered_expr(n, i, 'k')})")
+            elif k == "lin":
                 o0.append(f"{z} = [{lin_expr(n, '0')}]")
                 ok.append(f"{z}.append({lin_expr(n, 'k')})")
             elif k == "mul":
@@ -634,6 +674,9 @@ class TaylorSystem:
             lines.append(f"    ({', '.join(f'y{i}' for i in range(self.dim))},) = Y")
         if nconst:
             lines.append(f"    ({', '.join(f'c{j}' for j in range(nconst))},) = K")
+        if coefficient_rows:
+            lines.append("    # ---- coefficient rows of the linear maps")
+            lines += ["    " + l for l in coefficient_rows]
         lines.append("    # ---- order 0: values (elementary functions, domain and sign checks)")
         lines += ["    " + l for l in o0]
         lines.append("    # ---- orders 1 .. p-1: AD recurrences")

@@ -41,10 +41,13 @@ def sign(name: str) -> sp.Expr:
 
 
 def layers(L: int, d: int, name: str = "u") -> list[sp.Matrix]:
-    """``L`` layer vectors of ``d`` nonzero real symbols ``u_{l i}``."""
+    """``L`` layer vectors of ``d`` nonzero real symbols ``u_{l i}`` (named ``u_li``, or
+    ``u_l_i`` once an index has two digits, so that no two names coincide)."""
     if not (isinstance(L, int) and L >= 1 and isinstance(d, int) and d >= 1):
         raise ValueError(f"layers needs integers L >= 1 and d >= 1, got L={L!r}, d={d!r}")
-    return [sp.Matrix([sp.Symbol(f"{name}_{l + 1}{i + 1}", real=True, nonzero=True) for i in range(d)]) for l in range(L)]
+    sep = "" if L <= 9 and d <= 9 else "_"
+    return [sp.Matrix([sp.Symbol(f"{name}_{l + 1}{sep}{i + 1}", real=True, nonzero=True) for i in range(d)])
+            for l in range(L)]
 
 
 def product(vectors: list[sp.Matrix]) -> sp.Matrix:

@@ -64,6 +64,7 @@ REPORTS: dict[str, dict] = {
         "groups": ["DL"],
         "template": "report.tex.j2",
         "evidence": "numerics.deep_lda.evidence:dl_evidence",
+        "experiments": {"DL-SWEEP": "The depth sweep: the layer flow for L = 1 to 6 on one data set (d = 10)"},
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
             "degree zero; along gradient flow on an $L$-layer diagonal linear network "

@@ -57,7 +57,7 @@ def no_run(monkeypatch):
 @pytest.mark.parametrize("argv,argument,expected", [
     (["--depth", "0"], "--depth", "must be in 1..9"),
     (["--depth", "-2"], "--depth", "must be in 1..9"),
-    (["--dim", "0"], "--dim", "must be in 1..9"),
+    (["--dim", "0"], "--dim", "must be in 1..12"),
     (["--dim", "three"], "--dim", "expected an integer"),
     (["--dps", "5"], "--dps", f"must be in 10..{ncli.MAX_DPS}"),
     (["--dps", "2000"], "--dps", f"must be in 10..{ncli.MAX_DPS}"),

@@ -65,8 +65,8 @@ __all__ = [
 ]
 
 FLOW_KINDS = ("layer", "reduced", "mirror", "gd")
-# layer symbols are named u_<l><i>: two digits would make u_111 ambiguous
-MAX_DEPTH, MAX_DIM = 9, 9
+# beyond these the symbolic flows (Fisher ratio of d x d data matrices, L d states) grow slow
+MAX_DEPTH, MAX_DIM = 9, 12
 
 
 class FlowError(ValueError):

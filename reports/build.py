@@ -17,7 +17,6 @@ give the same bytes; the PDF is compiled in a fresh temporary directory with
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 import os
 import re
@@ -53,8 +52,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
 #: report documents, in order.  ``template``: file in ``reports/templates``.  ``evidence``
-#: (optional): ``module:function`` returning ``{claim ID: [evidence rows]}`` from simulations,
-#: called with ``quick=``.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
+#: (optional): a function of ``quick`` returning ``{claim ID: [evidence rows]}`` from
+#: simulations.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
 #: has no registered claim (numerical experiments only); they get a section of their own.
 #: A report whose groups have no registered claim is skipped with a message.
 REPORTS: dict[str, dict] = {
@@ -63,7 +62,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Conservation laws of gradient flow, checked step by step",
         "groups": ["DL"],
         "template": "report.tex.j2",
-        "evidence": "numerics.deep_lda.evidence:dl_evidence",
+        "evidence": lambda quick: _deep_lda_evidence(quick=quick),
         "experiments": {"DL-SWEEP": "The depth sweep: the layer flow for L = 1 to 6 on one data set (d = 10)"},
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
@@ -79,7 +78,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
         "groups": ["MF"],
         "template": "report.tex.j2",
-        "evidence": "numerics.mirror_flow.evidence:mf_evidence",
+        "evidence": lambda quick: _mirror_flow_evidence(quick=quick),
         "experiments": {
             "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
             "MF-6": "Distinct potentials with one horizon reach one max-margin solution",
@@ -103,7 +102,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Which quantities a model's flow conserves, and how many there are",
         "groups": ["LAW"],
         "template": "report.tex.j2",
-        "evidence": "numerics.core.law_witness:law_evidence",
+        "evidence": lambda quick: _law_evidence(quick=quick),
         "experiments": {"LAW-COUNTS": "Gradient flow against mirror flow: the number of laws of each model"},
         "abstract": (
             "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
@@ -893,13 +892,28 @@ def split_evidence(spec: dict, results: Sequence[dict], rows: dict[str, list[dic
     return experiments
 
 
+# The evidence functions of the reports, imported when a report is built (the simulations
+# pull in the numerics; building a report from --results without evidence does not).
+
+def _deep_lda_evidence(*, quick: bool) -> dict:
+    from numerics.deep_lda.evidence import dl_evidence
+    return dl_evidence(quick=quick)
+
+
+def _mirror_flow_evidence(*, quick: bool) -> dict:
+    from numerics.mirror_flow.evidence import mf_evidence
+    return mf_evidence(quick=quick)
+
+
+def _law_evidence(*, quick: bool) -> dict:
+    from numerics.core.law_witness import law_evidence
+    return law_evidence(quick=quick)
+
+
 def numeric_evidence(spec: dict, *, quick: bool) -> dict[str, list[dict]]:
-    """Run the report's simulations (``spec["evidence"]``, ``module:function``); {} if it has none."""
-    target = spec.get("evidence")
-    if not target:
-        return {}
-    module_name, _, function = target.partition(":")
-    return getattr(importlib.import_module(module_name), function)(quick=quick)
+    """Run the report's simulations (``spec["evidence"]``, called with ``quick``); {} if it has none."""
+    evidence = spec.get("evidence")
+    return evidence(quick) if evidence else {}
 
 
 def note(message: str) -> None:

@@ -7,6 +7,8 @@ import json
 import sys
 import time
 
+import sympy as sp
+
 from . import registry
 from .claims import ClaimResult, check_claim, exit_code
 
@@ -24,12 +26,21 @@ def _print_result(result: ClaimResult, verbose: bool, out) -> None:
         if verbose or r.verdict != "verified":
             where = f"  counterexample {r.numeric.counterexample} -> {r.numeric.value}" if r.numeric.counterexample else ""
             print(f"       {MARK[r.verdict]} step {r.step.label or r.step.reason}{where}", file=out)
+            if verbose:
+                print(f"           {_equation(r.step)}", file=out)
     for falsifier, r in result.falsifiers:
         if verbose or r.verdict != "refuted":
             fate = "fails as it must" if r.verdict == "refuted" else f"DID NOT FAIL ({r.verdict})"
             print(f"       falsifier: drop {falsifier.drops} ({falsifier.setting}): {fate}", file=out)
     if claim.scope and verbose:
         print(f"       scope: {claim.scope}", file=out)
+
+
+def _equation(step, width: int = 150) -> str:
+    """``lhs <relation> rhs`` in sympy's plain form, cut at ``width`` characters (the JSON
+    and the report have it whole)."""
+    text = f"{sp.sstr(step.lhs)} {step.relation} {sp.sstr(step.rhs)}"
+    return text if len(text) <= width else text[:width - 5] + " ..."
 
 
 def _requested_claims(args) -> list:

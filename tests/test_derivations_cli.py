@@ -116,3 +116,12 @@ def test_the_potential_subcommand(capsys):
 def test_the_documented_defaults():
     args = cli.build_parser().parse_args([])
     assert (args.points, args.seed, args.file, args.loss) == (8, 0, [], [])
+
+
+def test_verbose_shows_each_steps_equation(capsys):
+    from derivations.cli import main
+
+    assert main(["-v", "DL-1"]) == 0
+    out = capsys.readouterr().out
+    assert " = " in out and "A_11" in out        # the equation itself, not only its label
+    assert max(len(line) for line in out.splitlines()) < 170

@@ -62,7 +62,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Conservation laws of gradient flow, checked step by step",
         "groups": ["DL"],
         "template": "report.tex.j2",
-        "evidence": lambda quick: _deep_lda_evidence(quick=quick),
+        "evidence": lambda quick, fresh=False: _deep_lda_evidence(quick=quick, fresh=fresh),
         "experiments": {"DL-SWEEP": "The depth sweep: the layer flow for L = 1 to 6 on one data set (d = 10)"},
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
@@ -78,7 +78,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
         "groups": ["MF"],
         "template": "report.tex.j2",
-        "evidence": lambda quick: _mirror_flow_evidence(quick=quick),
+        "evidence": lambda quick, fresh=False: _mirror_flow_evidence(quick=quick, fresh=fresh),
         "experiments": {
             "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
             "MF-6": "Distinct potentials with one horizon reach one max-margin solution",
@@ -102,7 +102,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Which quantities a model's flow conserves, and how many there are",
         "groups": ["LAW"],
         "template": "report.tex.j2",
-        "evidence": lambda quick: _law_evidence(quick=quick),
+        "evidence": lambda quick, fresh=False: _law_evidence(quick=quick, fresh=fresh),
         "experiments": {"LAW-COUNTS": "Gradient flow against mirror flow: the number of laws of each model"},
         "abstract": (
             "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
@@ -893,27 +893,33 @@ def split_evidence(spec: dict, results: Sequence[dict], rows: dict[str, list[dic
 
 
 # The evidence functions of the reports, imported when a report is built (the simulations
-# pull in the numerics; building a report from --results without evidence does not).
+# pull in the numerics; building a report from --results without evidence does not), and
+# their results kept in the disk cache of numerics.core.cache (stale as soon as any source
+# file changes; ``fresh`` recomputes).
 
-def _deep_lda_evidence(*, quick: bool) -> dict:
+def _deep_lda_evidence(*, quick: bool, fresh: bool) -> dict:
+    from numerics.core.cache import cached
     from numerics.deep_lda.evidence import dl_evidence
-    return dl_evidence(quick=quick)
+    return cached(dl_evidence, {"quick": quick}, fresh=fresh)
 
 
-def _mirror_flow_evidence(*, quick: bool) -> dict:
+def _mirror_flow_evidence(*, quick: bool, fresh: bool) -> dict:
+    from numerics.core.cache import cached
     from numerics.mirror_flow.evidence import mf_evidence
-    return mf_evidence(quick=quick)
+    return cached(mf_evidence, {"quick": quick}, fresh=fresh)
 
 
-def _law_evidence(*, quick: bool) -> dict:
+def _law_evidence(*, quick: bool, fresh: bool) -> dict:
+    from numerics.core.cache import cached
     from numerics.core.law_witness import law_evidence
-    return law_evidence(quick=quick)
+    return cached(law_evidence, {"quick": quick}, fresh=fresh)
 
 
-def numeric_evidence(spec: dict, *, quick: bool) -> dict[str, list[dict]]:
-    """Run the report's simulations (``spec["evidence"]``, called with ``quick``); {} if it has none."""
+def numeric_evidence(spec: dict, *, quick: bool, fresh: bool = False) -> dict[str, list[dict]]:
+    """Run the report's simulations (``spec["evidence"]``), or take them from the disk cache
+    unless ``fresh``; {} if the report has none."""
     evidence = spec.get("evidence")
-    return evidence(quick) if evidence else {}
+    return evidence(quick, fresh) if evidence else {}
 
 
 def note(message: str) -> None:

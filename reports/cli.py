@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not check the claims: take the results from FILE, a JSON list as printed by "
         "'python -m derivations --json' ('-' reads stdin)",
     )
+    parser.add_argument("--fresh", action="store_true",
+                        help="recompute the numeric evidence instead of taking it from the disk cache "
+                        "($FLOWPROOF_CACHE, default .cache/flowproof; an entry is valid only for the exact "
+                        "source files and library versions that computed it)")
     parser.add_argument("--evidence", choices=["full", "quick", "none"], default="full",
                         help="numeric evidence tables from simulations of the flows: full (default, about a "
                         "minute), quick (short runs), none")
@@ -159,7 +163,7 @@ def _group_of(result: dict) -> str:
 def run_report(
     name: str, *, out: Path, pdf: bool, points: int | None, seed: int | None,
     claims: list | None = None, given: list[dict] | None = None, evidence: str = "full",
-    spec: dict | None = None,
+    spec: dict | None = None, fresh: bool = False,
 ) -> dict:
     """Build one report; returns its entry of the JSON summary (``status``: built/skipped/failed).
 
@@ -188,8 +192,8 @@ def run_report(
     experiments: list[dict] = []
     if evidence != "none" and spec.get("evidence"):
         started = time.perf_counter()
-        note(f"[{name}] simulating the numeric evidence ({evidence})")
-        rows = build.numeric_evidence(spec, quick=evidence == "quick")
+        note(f"[{name}] numeric evidence ({evidence}{', recomputed' if fresh else ', from the cache when valid'})")
+        rows = build.numeric_evidence(spec, quick=evidence == "quick", fresh=fresh)
         experiments = build.split_evidence(spec, results, rows)
         note(f"[{name}] evidence for {len(rows)} claims in {time.perf_counter() - started:.1f} s")
     entry["claims"] = _claim_rows(results)
@@ -268,10 +272,11 @@ def _build(args, out: Path, given: list[dict] | None, own: tuple | None = None) 
         reports = [(name, REPORTS[name]) for name in (dict.fromkeys(args.only) if args.only else REPORTS)]
     if given is not None:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
-                              evidence=args.evidence, spec=spec) for name, spec in reports]
+                              evidence=args.evidence, spec=spec, fresh=args.fresh) for name, spec in reports]
     else:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=args.points, seed=args.seed,
-                              claims=claims, evidence=args.evidence, spec=spec) for name, spec in reports]
+                              claims=claims, evidence=args.evidence, spec=spec, fresh=args.fresh)
+                   for name, spec in reports]
     ok = all(e["status"] != "failed" for e in entries)
     built = sum(e["status"] == "built" for e in entries)
     note(f"{built} report(s) built, {sum(e['status'] == 'skipped' for e in entries)} skipped, "

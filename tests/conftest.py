@@ -1,4 +1,6 @@
-"""Shared test set-up: hypothesis profiles and the reset of global precision state.
+"""Shared test set-up: hypothesis profiles, the reset of global precision state, and a
+disk cache of numeric results private to the test session (``FLOWPROOF_CACHE``), so that
+tests neither read nor fill the project's cache.
 
 Profiles: ``dev`` (default, quick), ``ci`` (chosen when ``CI=true``; derandomized so a CI
 run is reproducible), ``thorough`` (many examples, for a manual run). Override with
@@ -6,6 +8,7 @@ run is reproducible), ``thorough`` (many examples, for a manual run). Override w
 """
 
 import os
+import tempfile
 
 import flint
 import mpmath
@@ -18,6 +21,7 @@ settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=Tr
 settings.register_profile("thorough", max_examples=400, **_COMMON)
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+os.environ["FLOWPROOF_CACHE"] = tempfile.mkdtemp(prefix="flowproof-test-cache-")
 
 
 @pytest.fixture(autouse=True)

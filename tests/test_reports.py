@@ -246,7 +246,7 @@ def test_cli_builds_tex_and_json_and_skips_empty_groups(tmp_path, monkeypatch, c
     monkeypatch.setattr(registry, "all_claims", lambda: chosen)
     row = {"quantity": "gap", "precision": "30 digits", "horizon": "T = 1", "drift": "1e-31",
            "falsifier": "rates", "falsifier_drift": "0.3", "note": "fake"}
-    monkeypatch.setattr(build, "numeric_evidence", lambda spec, quick: {"DL-2": [row]})
+    monkeypatch.setattr(build, "numeric_evidence", lambda spec, quick, fresh=False: {"DL-2": [row]})
     code = cli.main(["--no-pdf", "--json", "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 0

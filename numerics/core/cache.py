@@ -1,0 +1,97 @@
+"""A disk cache for expensive numeric results (simulations behind the reports' evidence).
+
+A result is stored as JSON under a key made of the function's name, its arguments, and a
+digest of **all** of flowproof's source files and of the numeric libraries' versions: any
+change of code or library makes every entry stale, so a cached number is never older than
+the code that would compute it now.  Writes are atomic (a temporary file, then a rename);
+an entry that cannot be read, does not parse, or does not carry its own key is computed
+again, never trusted.
+
+The folder is ``$FLOWPROOF_CACHE`` if set, else ``.cache/flowproof`` in the source tree
+(ignored by git).  ``fresh=True`` recomputes and overwrites.
+
+>>> import tempfile
+>>> calls = []
+>>> def square(x):
+...     calls.append(x)
+...     return {"value": x * x}
+>>> folder = tempfile.mkdtemp()
+>>> cached(square, {"x": 3}, folder=folder), cached(square, {"x": 3}, folder=folder), calls
+({'value': 9}, {'value': 9}, [3])
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+__all__ = ["cached", "cache_folder", "code_digest", "cache_key"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGES = ("derivations", "numerics", "reports")
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("FLOWPROOF_CACHE") or _ROOT / ".cache" / "flowproof")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of every ``.py`` file of the packages and of the numeric libraries' versions."""
+    import flint
+    import gmpy2
+    import mpmath
+    import numpy
+    import scipy
+    import sympy
+
+    h = hashlib.sha256()
+    for package in _PACKAGES:
+        for path in sorted((_ROOT / package).rglob("*.py")):
+            h.update(str(path.relative_to(_ROOT)).encode())
+            h.update(path.read_bytes())
+    for module in (sympy, mpmath, gmpy2, flint, numpy, scipy):
+        h.update(f"{module.__name__} {getattr(module, '__version__', '?')}".encode())
+    return h.hexdigest()
+
+
+def cache_key(name: str, arguments: dict) -> str:
+    text = json.dumps({"function": name, "arguments": arguments, "code": code_digest()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached(function: Callable[..., Any], arguments: dict, *, fresh: bool = False,
+           folder: Optional[Path | str] = None) -> Any:
+    """``function(**arguments)``, from the cache when a valid entry exists (JSON results)."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    key = cache_key(name, arguments)
+    path = Path(folder or cache_folder()) / f"{key}.json"
+    if not fresh:
+        try:
+            entry = json.loads(path.read_text())
+            if entry.get("key") == key:
+                return entry["result"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # missing, unreadable or corrupt: computed again below
+    text = json.dumps({"key": key, "function": name, "arguments": arguments, "result": function(**arguments)})
+    _write_atomic(path, text)
+    return json.loads(text)["result"]  # as a cache hit returns it: a cold and a warm run agree
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,80 @@
+"""The disk cache of numeric results (numerics.core.cache): hits, misses, corrupt entries,
+staleness by code digest, atomic writes, and the reports' --fresh."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from numerics.core import cache
+
+
+def counting():
+    calls = []
+
+    def work(x, quick=False):
+        calls.append((x, quick))
+        return {"x": [x, x * 2], "quick": quick}
+    return work, calls
+
+
+def test_a_second_call_is_a_hit_and_arguments_are_part_of_the_key(tmp_path):
+    work, calls = counting()
+    first = cache.cached(work, {"x": 3}, folder=tmp_path)
+    assert cache.cached(work, {"x": 3}, folder=tmp_path) == first == {"x": [3, 6], "quick": False}
+    cache.cached(work, {"x": 4}, folder=tmp_path)
+    assert calls == [(3, False), (4, False)]
+
+
+def test_fresh_recomputes(tmp_path):
+    work, calls = counting()
+    cache.cached(work, {"x": 1}, folder=tmp_path)
+    cache.cached(work, {"x": 1}, folder=tmp_path, fresh=True)
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("damage", ["", "{not json", '{"key": "someone else", "result": 1}', "[]"])
+def test_a_corrupt_entry_is_recomputed_never_trusted(tmp_path, damage):
+    work, calls = counting()
+    cache.cached(work, {"x": 5}, folder=tmp_path)
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_text(damage)
+    assert cache.cached(work, {"x": 5}, folder=tmp_path) == {"x": [5, 10], "quick": False}
+    assert len(calls) == 2
+    assert json.loads(entry.read_text())["result"]["x"] == [5, 10]   # and repaired
+
+
+def test_a_code_change_makes_every_entry_stale(tmp_path, monkeypatch):
+    work, calls = counting()
+    cache.cached(work, {"x": 2}, folder=tmp_path)
+    monkeypatch.setattr(cache, "code_digest", lambda: "another version of the code")
+    cache.cached(work, {"x": 2}, folder=tmp_path)
+    assert len(calls) == 2
+
+
+def test_cold_and_warm_results_are_identical(tmp_path):
+    """A cold call returns what a warm one will (JSON round trip: tuples become lists)."""
+    cold = cache.cached(lambda: {"t": (1, 2.5)}, {}, folder=tmp_path)
+    warm = cache.cached(lambda: {"t": (1, 2.5)}, {}, folder=tmp_path)
+    assert cold == warm == {"t": [1, 2.5]}
+
+
+def test_no_temporary_files_are_left(tmp_path):
+    work, _ = counting()
+    cache.cached(work, {"x": 7}, folder=tmp_path)
+    assert [p.name.startswith(".tmp-") for p in tmp_path.iterdir()] == [False]
+
+
+def test_reports_take_evidence_from_the_cache_unless_fresh(monkeypatch, tmp_path):
+    from reports import build
+
+    monkeypatch.setenv("FLOWPROOF_CACHE", str(tmp_path))
+    calls = []
+    import numerics.core.law_witness as lw
+
+    monkeypatch.setattr(lw, "law_evidence", lambda quick=False: calls.append(quick) or {"LAW-1": []})
+    spec = build.REPORTS["conservation"]
+    assert build.numeric_evidence(spec, quick=True) == {"LAW-1": []}
+    build.numeric_evidence(spec, quick=True)
+    build.numeric_evidence(spec, quick=True, fresh=True)
+    assert calls == [True, True]

@@ -9,7 +9,7 @@ import time
 
 import sympy as sp
 
-from . import registry
+from . import cache, registry
 from .claims import ClaimResult, check_claim, exit_code
 
 MARK = {"verified": "ok ", "refuted": "NO ", "undecided": "?? "}
@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         result = check_claim(claim, points=args.points, seed=args.seed)
         results.append(result)
         _print_result(result, args.verbose, progress)
+        if registry.is_project_claim(claim):  # for python -m reports, which then checks it no more
+            cache.store("claim result", registry.result_cache_arguments(claim, args.points, args.seed),
+                        result.to_json())
     summary = f"{sum(r.ok for r in results)}/{len(results)} claims verified with every falsifier falsified " \
               f"in {time.perf_counter() - started:.1f} s"
     print(summary, file=progress)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .claims import Claim
 
-__all__ = ["register", "select", "all_claims", "groups", "load_file", "ClaimFileError"]
+__all__ = ["register", "select", "all_claims", "groups", "load_file", "ClaimFileError", "is_project_claim",
+           "result_cache_arguments"]
 
 _CLAIMS: dict[str, Claim] = {}
 _MODULES = ("derivations.deep_lda", "derivations.mirror_flow", "derivations.law_claims")  # modules whose import registers claims
@@ -82,6 +83,18 @@ def _order(claim_id: str):
 def all_claims() -> list[Claim]:
     _load()
     return [_CLAIMS[k] for k in sorted(_CLAIMS, key=_order)]
+
+
+def is_project_claim(claim: Claim) -> bool:
+    """A claim of this project (its code is in the source tree), not one of a user's file."""
+    _load()
+    return _CLAIMS.get(claim.id) is claim
+
+
+def result_cache_arguments(claim: Claim, points: int, seed: int) -> dict:
+    """The cache arguments of a project claim's result (see :mod:`derivations.cache`): the
+    source digest in the key makes a stored verdict valid only for the code that gave it."""
+    return {"claim": claim.id, "points": points, "seed": seed}
 
 
 def groups() -> list[str]:

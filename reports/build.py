@@ -894,23 +894,23 @@ def split_evidence(spec: dict, results: Sequence[dict], rows: dict[str, list[dic
 
 # The evidence functions of the reports, imported when a report is built (the simulations
 # pull in the numerics; building a report from --results without evidence does not), and
-# their results kept in the disk cache of numerics.core.cache (stale as soon as any source
+# their results kept in the disk cache of derivations.cache (stale as soon as any source
 # file changes; ``fresh`` recomputes).
 
 def _deep_lda_evidence(*, quick: bool, fresh: bool) -> dict:
-    from numerics.core.cache import cached
+    from derivations.cache import cached
     from numerics.deep_lda.evidence import dl_evidence
     return cached(dl_evidence, {"quick": quick}, fresh=fresh)
 
 
 def _mirror_flow_evidence(*, quick: bool, fresh: bool) -> dict:
-    from numerics.core.cache import cached
+    from derivations.cache import cached
     from numerics.mirror_flow.evidence import mf_evidence
     return cached(mf_evidence, {"quick": quick}, fresh=fresh)
 
 
 def _law_evidence(*, quick: bool, fresh: bool) -> dict:
-    from numerics.core.cache import cached
+    from derivations.cache import cached
     from numerics.core.law_witness import law_evidence
     return cached(law_evidence, {"quick": quick}, fresh=fresh)
 

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "'python -m derivations --json' ('-' reads stdin)",
     )
     parser.add_argument("--fresh", action="store_true",
-                        help="recompute the numeric evidence instead of taking it from the disk cache "
+                        help="check the claims and recompute the numeric evidence instead of reusing what "
+                        "'python -m derivations' and earlier runs stored in the disk cache "
                         "($FLOWPROOF_CACHE, default .cache/flowproof; an entry is valid only for the exact "
                         "source files and library versions that computed it)")
     parser.add_argument("--evidence", choices=["full", "quick", "none"], default="full",
@@ -109,16 +110,26 @@ def file_report(path: Path) -> tuple[str, dict, list]:
     return path.stem, spec, claims
 
 
-def _check(claims, *, points: int, seed: int) -> list[dict]:
+def _check(claims, *, points: int, seed: int, fresh: bool = False) -> list[dict]:
+    """The claims' results: a project claim's from the cache when ``python -m derivations``
+    has just checked it with this code, these points and this seed (unless ``fresh``)."""
+    from derivations import cache, registry
     from derivations.claims import check_claim
 
     results = []
     for claim in claims:
+        project = registry.is_project_claim(claim)
+        arguments = registry.result_cache_arguments(claim, points, seed)
+        stored = cache.lookup("claim result", arguments) if project and not fresh else None
+        if isinstance(stored, dict):
+            note(f"  {claim.id:6} {stored['verdict']:10} (reused: checked by python -m derivations with this code)")
+            results.append(stored)
+            continue
         result = check_claim(claim, points=points, seed=seed)
         note(f"  {claim.id:6} {result.verdict:10} {result.seconds:7.2f} s  {claim.title}")
         if result.error:
             note(f"         error: {result.error}")
-        results.append(result.to_json())
+        results.append(cache.store("claim result", arguments, result.to_json()) if project else result.to_json())
     return results
 
 
@@ -188,7 +199,7 @@ def run_report(
             note(f"[{name}] skipped: {entry['note']}")
             return entry
         note(f"[{name}] checking {len(chosen)} claims of group(s) {groups}")
-        results = _check(chosen, points=points, seed=seed)
+        results = _check(chosen, points=points, seed=seed, fresh=fresh)
     experiments: list[dict] = []
     if evidence != "none" and spec.get("evidence"):
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The disk cache of numeric results (numerics.core.cache): hits, misses, corrupt entries,
+"""The disk cache of numeric results (derivations.cache): hits, misses, corrupt entries,
 staleness by code digest, atomic writes, and the reports' --fresh."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from numerics.core import cache
+from derivations import cache
 
 
 def counting():
@@ -78,3 +78,38 @@ def test_reports_take_evidence_from_the_cache_unless_fresh(monkeypatch, tmp_path
     build.numeric_evidence(spec, quick=True)
     build.numeric_evidence(spec, quick=True, fresh=True)
     assert calls == [True, True]
+
+
+def test_reports_reuse_what_derivations_just_checked(capsys, monkeypatch, tmp_path):
+    """python -m derivations stores each project claim's result; python -m reports then
+    reuses it (and says so) instead of checking the claim a second time; --fresh checks."""
+    from derivations import registry
+    from derivations.cli import main as derive
+    from reports import cli as reports_cli
+
+    monkeypatch.setenv("FLOWPROOF_CACHE", str(tmp_path))
+    assert derive(["DL-1"]) == 0
+    capsys.readouterr()
+    (claim,) = registry.select(["DL-1"])
+    calls = []
+    import derivations.claims as claims_module
+
+    real = claims_module.check_claim
+    monkeypatch.setattr(claims_module, "check_claim", lambda *a, **k: calls.append(1) or real(*a, **k))
+    reused = reports_cli._check([claim], points=8, seed=0)
+    assert calls == [] and reused[0]["id"] == "DL-1" and reused[0]["verdict"] == "verified"
+    assert "reused" in capsys.readouterr().err
+    assert reports_cli._check([claim], points=8, seed=0, fresh=True)[0]["verdict"] == "verified"
+    assert calls == [1]
+    reports_cli._check([claim], points=9, seed=0)    # other points: another key, checked
+    assert calls == [1, 1]
+
+
+def test_a_users_claim_is_never_taken_from_the_cache(tmp_path, monkeypatch):
+    from derivations import registry
+    from derivations.claims import Claim, Step
+    import sympy as sp
+
+    own = Claim("MINE-1", "t", "s", [], lambda: [Step(sp.Integer(1), sp.Integer(1), "r")])
+    assert not registry.is_project_claim(own)
+    assert registry.is_project_claim(registry.select(["DL-1"])[0])

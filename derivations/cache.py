@@ -1,4 +1,5 @@
-"""A disk cache for expensive numeric results (simulations behind the reports' evidence).
+"""A disk cache for expensive results: the reports' simulations, and claim results that
+``python -m derivations`` has just computed and ``python -m reports`` then reuses.
 
 A result is stored as JSON under a key made of the function's name, its arguments, and a
 digest of **all** of flowproof's source files and of the numeric libraries' versions: any
@@ -29,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-__all__ = ["cached", "cache_folder", "code_digest", "cache_key"]
+__all__ = ["cached", "lookup", "store", "cache_folder", "code_digest", "cache_key"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 _PACKAGES = ("derivations", "numerics", "reports")
@@ -64,22 +65,39 @@ def cache_key(name: str, arguments: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_MISSING = object()
+
+
+def lookup(name: str, arguments: dict, *, folder: Optional[Path | str] = None) -> Any:
+    """The stored result of ``name(arguments)`` for this code, or :data:`_MISSING`."""
+    key = cache_key(name, arguments)
+    try:
+        entry = json.loads((Path(folder or cache_folder()) / f"{key}.json").read_text())
+        if entry.get("key") == key:
+            return entry["result"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass  # missing, unreadable or corrupt: the caller computes it again
+    return _MISSING
+
+
+def store(name: str, arguments: dict, result: Any, *, folder: Optional[Path | str] = None) -> Any:
+    """Store a JSON result; returns it as a later :func:`lookup` will (after a JSON round trip)."""
+    key = cache_key(name, arguments)
+    text = json.dumps({"key": key, "function": name, "arguments": arguments, "result": result})
+    _write_atomic(Path(folder or cache_folder()) / f"{key}.json", text)
+    return json.loads(text)["result"]
+
+
 def cached(function: Callable[..., Any], arguments: dict, *, fresh: bool = False,
            folder: Optional[Path | str] = None) -> Any:
     """``function(**arguments)``, from the cache when a valid entry exists (JSON results)."""
     name = f"{function.__module__}.{function.__qualname__}"
-    key = cache_key(name, arguments)
-    path = Path(folder or cache_folder()) / f"{key}.json"
     if not fresh:
-        try:
-            entry = json.loads(path.read_text())
-            if entry.get("key") == key:
-                return entry["result"]
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass  # missing, unreadable or corrupt: computed again below
-    text = json.dumps({"key": key, "function": name, "arguments": arguments, "result": function(**arguments)})
-    _write_atomic(path, text)
-    return json.loads(text)["result"]  # as a cache hit returns it: a cold and a warm run agree
+        hit = lookup(name, arguments, folder=folder)
+        if hit is not _MISSING:
+            return hit
+    # stored, then returned as a hit will return it: a cold and a warm run agree
+    return store(name, arguments, function(**arguments), folder=folder)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -69,6 +69,18 @@ def test_target_directions():
 
 def test_rows_are_in_the_report_format():
     rows = mf7_rows(quick=True)
-    assert len(rows) == 6
+    assert len(rows) == 7
     assert all({"quantity", "precision", "horizon", "drift", "note"} <= set(r) for r in rows)
     assert "series" in rows[0] and rows[0]["series"]["xlabel"] == "log log t"
+
+
+def test_several_points_show_the_same_slow_decay():
+    """Two points (1, 3), (2, 1) by the Taylor route: the error keeps falling, slowly, far
+    slower than 1/log t (the falsifier's law)."""
+    from numerics.mirror_flow.slow_convergence import several_points_curve
+
+    curve = several_points_curve("slow", ((1, 3), (2, 1)), [10, 10**2, 10**3, 10**4])
+    errors = [float(e) for e in curve.error]
+    assert errors == sorted(errors, reverse=True) and 0.02 < errors[-1] < 0.06
+    fit = fit_exponents(curve, float(curve.loglog[1]), float(curve.loglog[-1]))
+    assert -0.5 < fit["vs_log_t"] < -0.1 and -2.0 < fit["vs_loglog_t"] < -0.8

@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 
 __all__ = ["cached", "lookup", "store", "cache_folder", "code_digest", "cache_key"]
 
-_ROOT = Path(__file__).resolve().parents[2]
+_ROOT = Path(__file__).resolve().parents[1]   # the source tree: derivations/ is one level down
 _PACKAGES = ("derivations", "numerics", "reports")
 
 
@@ -51,10 +51,12 @@ def code_digest() -> str:
     import sympy
 
     h = hashlib.sha256()
-    for package in _PACKAGES:
-        for path in sorted((_ROOT / package).rglob("*.py")):
-            h.update(str(path.relative_to(_ROOT)).encode())
-            h.update(path.read_bytes())
+    files = [path for package in _PACKAGES for path in sorted((_ROOT / package).rglob("*.py"))]
+    if not any(path.name == "cache.py" for path in files):
+        raise RuntimeError(f"the cache cannot find its own source tree under {_ROOT}")
+    for path in files:
+        h.update(str(path.relative_to(_ROOT)).encode())
+        h.update(path.read_bytes())
     for module in (sympy, mpmath, gmpy2, flint, numpy, scipy):
         h.update(f"{module.__name__} {getattr(module, '__version__', '?')}".encode())
     return h.hexdigest()

@@ -113,3 +113,11 @@ def test_a_users_claim_is_never_taken_from_the_cache(tmp_path, monkeypatch):
     own = Claim("MINE-1", "t", "s", [], lambda: [Step(sp.Integer(1), sp.Integer(1), "r")])
     assert not registry.is_project_claim(own)
     assert registry.is_project_claim(registry.select(["DL-1"])[0])
+
+
+def test_the_digest_covers_the_source_tree():
+    """Pin: after the module moved, the root was one folder too high and the digest covered
+    no source file at all, so a code change did not make entries stale."""
+    from pathlib import Path
+
+    assert (cache._ROOT / "derivations" / "cache.py").resolve() == Path(cache.__file__).resolve()

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import json
 import math
 import operator
@@ -61,7 +62,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import timeit
 from dataclasses import dataclass
@@ -79,6 +79,7 @@ import gmpy2  # noqa: E402
 import mpmath  # noqa: E402
 import sympy as sp  # noqa: E402
 
+from derivations.atomic import write_atomic  # noqa: E402
 from derivations.kernels import make_kernel  # noqa: E402
 from heyoka_bridge import to_heyoka  # noqa: E402
 from numerics.core.exact import read_exact  # noqa: E402
@@ -585,39 +586,13 @@ def latest_records(records: Sequence[dict]) -> list:
     return [latest[k] for k in sorted(latest, key=lambda k: (Fraction(k[0]), *k[1:]))]
 
 
-def _replace_atomic(path: Path, write: Callable[[str], None]) -> None:
-    """``write(temporary path)``, then rename it to ``path``, keeping the mode of an existing
-    file (else the umask's default)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        if path.exists():
-            mode = path.stat().st_mode & 0o777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    _replace_atomic(path, lambda tmp: Path(tmp).write_text(text))
-
-
 def append_records(path: Path, records: Sequence[dict]) -> None:
     """Append JSON lines to ``path`` (rewritten atomically)."""
     path = Path(path)
     old = path.read_text() if path.exists() else ""
     if old and not old.endswith("\n"):
         old += "\n"
-    _write_atomic(path, old + "".join(json.dumps(r) + "\n" for r in records))
+    write_atomic(path, old + "".join(json.dumps(r) + "\n" for r in records))
 
 
 def _seconds(v: Optional[float]) -> str:
@@ -789,7 +764,7 @@ def update_readme(readme: Path, results: Path) -> None:
     """Rewrite the README table from the results file (atomically)."""
     readme = Path(readme)
     block = readme_block(load_records(results))
-    _write_atomic(readme, replace_readme_block(readme.read_text(), block))
+    write_atomic(readme, replace_readme_block(readme.read_text(), block))
 
 
 def draw_figure(records: Sequence[dict], path: Path, *, L: int = FIT_L, d: int = FIT_D) -> None:
@@ -832,7 +807,9 @@ def draw_figure(records: Sequence[dict], path: Path, *, L: int = FIT_L, d: int =
             ax.legend(fontsize=6)
     fig.tight_layout()
     try:
-        _replace_atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+        image = io.BytesIO()
+        fig.savefig(image, format="png")
+        write_atomic(path, image.getvalue())
     finally:
         plt.close(fig)
 

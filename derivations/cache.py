@@ -25,10 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
+
+from .atomic import write_atomic
 
 __all__ = ["cached", "lookup", "store", "cache_folder", "code_digest", "cache_key"]
 
@@ -86,7 +87,7 @@ def store(name: str, arguments: dict, result: Any, *, folder: Optional[Path | st
     """Store a JSON result; returns it as a later :func:`lookup` will (after a JSON round trip)."""
     key = cache_key(name, arguments)
     text = json.dumps({"key": key, "function": name, "arguments": arguments, "result": result})
-    _write_atomic(Path(folder or cache_folder()) / f"{key}.json", text)
+    write_atomic(Path(folder or cache_folder()) / f"{key}.json", text)
     return json.loads(text)["result"]
 
 
@@ -100,18 +101,3 @@ def cached(function: Callable[..., Any], arguments: dict, *, fresh: bool = False
             return hit
     # stored, then returned as a hit will return it: a cold and a warm run agree
     return store(name, arguments, function(**arguments), folder=folder)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

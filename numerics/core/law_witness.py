@@ -107,11 +107,11 @@ def law_evidence(*, quick: bool = False) -> dict[str, list[dict]]:
                              "falsifier_drift": f"{w.non_law_drift:.1e}",
                              "note": f"Taylor method, {w.steps} steps; {result.status()}"}
                             for k, (h, d) in enumerate(zip(w.laws, w.law_drifts), start=1)]
-    rows["LAW-COUNTS"] = [{"quantity": result_of(s.id).model.name, "precision": s.flow,
-                           "horizon": f"D = {result_of(s.id).model.dim}",
-                           "drift": f"{result_of(s.id).count} laws found",
-                           "falsifier": "at most (D - Lie rank)",
-                           "falsifier_drift": str(result_of(s.id).upper_bound),
-                           "note": f"{s.id}: {result_of(s.id).status()}"}
-                          for s in sorted(SETTINGS, key=lambda s: (result_of(s.id).model.name, s.potential is not None))]
+    counts = []
+    for setting in sorted(SETTINGS, key=lambda s: (result_of(s.id).model.name, s.potential is not None)):
+        result = result_of(setting.id)
+        counts.append({"quantity": result.model.name, "precision": setting.flow, "horizon": f"D = {result.model.dim}",
+                       "drift": f"{result.count} laws found", "falsifier": "at most (D - Lie rank)",
+                       "falsifier_drift": str(result.upper_bound), "note": f"{setting.id}: {result.status()}"})
+    rows["LAW-COUNTS"] = counts
     return rows

@@ -6,7 +6,9 @@ Subcommands
               synthetic two-class data and report the drift of every monitored quantity
               (``--json`` for the full result);
 ``evidence``  the evidence rows per claim used by the reports: DL-2 … DL-10 (Deep LDA)
-              and MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (mirror flow); ``--group`` picks one.
+              and MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (mirror flow); ``--group`` picks one;
+``experiment`` one experiment of the papers (``--list``: DL-SWEEP, DL-GD, MF-7, …): its
+              grid on Dask and cached, its fitted laws and falsifiers.
 
 Exit status: 0 on success; 1 if the integration fails (e.g. a coordinate reaches 0 in
 the reduced flow, or a Taylor run used up its step budget of about 10 minutes); 2 for bad
@@ -269,6 +271,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print {claim: [rows]} as JSON")
     ev.add_argument("--quick", action="store_true", help="lower precision and shorter horizons")
     ev.add_argument("--quiet", "-q", action="store_true", help="no progress output on stderr")
+    ex = sub.add_parser(
+        "experiment", help="run an experiment of the papers: its grid, fitted laws and falsifiers",
+        description="Run one experiment (python -m numerics experiment --list shows them): every grid "
+                    "point is computed (or read from the disk cache, $FLOWPROOF_CACHE, default "
+                    ".cache/flowproof), on a Dask LocalCluster of one worker process per core unless "
+                    "--workers 1, or on a running cluster with --scheduler; then the laws are fitted "
+                    "and each is checked against its falsifier. The report shows the same experiment "
+                    "with its figures.",
+        epilog="Exit status: 0 when every law holds and every falsifier breaks it (outcome 'confirmed'); "
+               "1 when the outcome is 'not confirmed' or a run fails; 2 for bad input. "
+               "Examples: python -m numerics experiment MF-7;  "
+               "python -m numerics experiment DL-SWEEP --quick --json;  "
+               "python -m numerics experiment DL-GD --scheduler tcp://10.0.0.5:8786")
+    ex.add_argument("id", nargs="?", metavar="ID", help="the experiment's ID (see --list)")
+    ex.add_argument("--list", action="store_true", help="list the experiments and exit")
+    ex.add_argument("--quick", action="store_true", help="the small grid (seconds)")
+    ex.add_argument("--json", action="store_true", help="print the outcome (grid, runs' laws, rows, figures) as JSON")
+    ex.add_argument("--fresh", action="store_true", help="recompute every grid point, overwriting the cache")
+    ex.add_argument("--no-cache", action="store_true", help="neither read nor write the disk cache")
+    ex.add_argument("--workers", type=_int_range("--workers", 1, 256), default=None,
+                    help="worker processes of the Dask LocalCluster (default: one per core; 1: in this process)")
+    ex.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="run the grid on this running Dask scheduler (workers need flowproof installed)")
+    ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     return ap
 
 
@@ -394,19 +420,53 @@ def _evidence(args) -> int:
     return 0
 
 
+def _experiment(args) -> int:
+    from numerics.core.runner import default_workers, run_experiment
+    from numerics.experiments import EXPERIMENTS
+
+    if args.list or args.id is None:
+        if args.id is None and not args.list:
+            raise UsageError(f"an experiment ID is required: one of {', '.join(EXPERIMENTS)} (or --list)")
+        for e in EXPERIMENTS.values():
+            print(f"{e.id:9} {e.title}")
+        return 0
+    if args.id not in EXPERIMENTS:
+        raise UsageError(f"unknown experiment {args.id!r}: expected one of {', '.join(EXPERIMENTS)}")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        raise UsageError(f"--scheduler must be an address such as tcp://HOST:PORT, got {args.scheduler!r}")
+    out = run_experiment(EXPERIMENTS[args.id], quick=args.quick, fresh=args.fresh, cache=not args.no_cache,
+                         workers=args.workers or default_workers(), scheduler=args.scheduler,
+                         progress=not args.quiet)
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"{out['id']}  {out['title']}\n  {out['question']}\n  {len(out['points'])} runs, {out['seconds']} s")
+        for law in out["laws"]:
+            print(f"  law: {law['name']}\n       measured {law['measured']:.4g}, expected {law['expected']:g} "
+                  f"+/- {law['tolerance']:g}: {'holds' if law['holds'] else 'FAILS'}")
+            if law["falsifier"]:
+                print(f"       falsifier {law['falsifier']}: {law['falsifier_measured']:.4g}, "
+                      f"{'breaks it' if law['falsified'] else 'DOES NOT break it'}")
+        for row in out["rows"]:
+            print(f"  {row['quantity']}: {row['drift']}" + (f"  [{row['falsifier']}: {row['falsifier_drift']}]"
+                                                           if row["falsifier"] else ""))
+        print(f"  outcome: {out['verdict']}")
+    return 0 if out["verdict"] == "confirmed" else 1
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (argparse exits 2 itself on a bad option)."""
     ap = build_parser()
     args = ap.parse_args(argv)
     if args.command is None:
         ap.print_help(sys.stderr)
-        print(f"{ap.prog}: error: a command is required: simulate or evidence", file=sys.stderr)
+        print(f"{ap.prog}: error: a command is required: simulate, evidence or experiment", file=sys.stderr)
         return 2
     prog = f"{ap.prog} {args.command}"
 
     def body() -> int:
         try:
-            return _simulate(args) if args.command == "simulate" else _evidence(args)
+            return {"simulate": _simulate, "evidence": _evidence, "experiment": _experiment}[args.command](args)
         except (UsageError, FlowError, DataError, UnsupportedExpressionError) as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2

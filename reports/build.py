@@ -54,9 +54,11 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 #: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
 #: report documents, in order.  ``template``: file in ``reports/templates``.  ``evidence``
-#: (optional): a function of ``quick`` returning ``{claim ID: [evidence rows]}`` from
-#: simulations.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
+#: (optional): returns the function of ``quick`` that gives ``{claim ID: [evidence rows]}``
+#: from simulations.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
 #: has no registered claim (numerical experiments only); they get a section of their own.
+#: ``experiment_objects`` (optional): returns the report's
+#: :class:`numerics.core.experiment.Experiment` objects, each a section with laws and figures.
 #: A report whose groups have no registered claim is skipped with a message.
 REPORTS: dict[str, dict] = {
     "deep_lda": {
@@ -64,8 +66,8 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Conservation laws of gradient flow, checked step by step",
         "groups": ["DL"],
         "template": "report.tex.j2",
-        "evidence": lambda quick, fresh=False: _deep_lda_evidence(quick=quick, fresh=fresh),
-        "experiments": {"DL-SWEEP": "The depth sweep: the layer flow for L = 1 to 6 on one data set (d = 10)"},
+        "evidence": lambda: _deep_lda_evidence(),
+        "experiment_objects": lambda: _deep_lda_experiments(),
         "abstract": (
             "Claims DL-1 to DL-10 of the specification: Deep LDA objectives are homogeneous of "
             "degree zero; along gradient flow on an $L$-layer diagonal linear network "
@@ -80,11 +82,11 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Convex duality, balance equations and horizon functions, checked step by step",
         "groups": ["MF"],
         "template": "report.tex.j2",
-        "evidence": lambda quick, fresh=False: _mirror_flow_evidence(quick=quick, fresh=fresh),
+        "evidence": lambda: _mirror_flow_evidence(),
+        "experiment_objects": lambda: _mirror_flow_experiments(),
         "experiments": {
             "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
             "MF-6": "Distinct potentials with one horizon reach one max-margin solution",
-            "MF-7": "Exponentially slow convergence: a horizon approached logarithmically",
             "MF-8": "Sparse versus dense features of 2-layer ReLU networks, by the mirror map",
             "MF-9": "Norm growth: the horizon function grows like (log t)^(1/L)",
         },
@@ -105,7 +107,7 @@ REPORTS: dict[str, dict] = {
         "subtitle": "Which quantities a model's flow conserves, and how many there are",
         "groups": ["LAW"],
         "template": "report.tex.j2",
-        "evidence": lambda quick, fresh=False: _law_evidence(quick=quick, fresh=fresh),
+        "evidence": lambda: _law_evidence(),
         "experiments": {"LAW-COUNTS": "Gradient flow against mirror flow: the number of laws of each model"},
         "abstract": (
             "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
@@ -540,16 +542,19 @@ def pdf_string(text: object) -> str:
     return escape_tex("".join(out))
 
 
-def plot_coordinates(series: dict) -> str:
-    """pgfplots ``coordinates`` of a series ``{"x": [...], "y": [...]}`` on log–log axes:
-    points that a log axis cannot show (non-positive or not finite) are left out.
+def plot_coordinates(series: dict, *, xlog: bool = True, ylog: bool = True) -> str:
+    """pgfplots ``coordinates`` of a series ``{"x": [...], "y": [...]}`` (log–log axes unless
+    ``xlog``/``ylog`` say otherwise): points an axis cannot show (not finite, or not positive
+    on a log axis) are left out.
 
     >>> plot_coordinates({"x": [1, 10, 100], "y": [0.5, 0.0, 2e-7]})
     '(1,0.5) (100,2e-07)'
+    >>> plot_coordinates({"x": [0, 1], "y": [-1, 1]}, xlog=False, ylog=False)
+    '(0,-1) (1,1)'
     """
     points = [(float(x), float(y)) for x, y in zip(series["x"], series["y"])]
     return " ".join(f"({x:.6g},{y:.6g})" for x, y in points
-                    if math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0)
+                    if math.isfinite(x) and math.isfinite(y) and (x > 0 or not xlog) and (y > 0 or not ylog))
 
 
 def _environment() -> jinja2.Environment:
@@ -578,10 +583,16 @@ def _environment() -> jinja2.Environment:
         checks=step_checks,
         pdfstring=pdf_string,
         coordinates=plot_coordinates,
+        figure=_figure_tex,
         verdict_color=lambda v: VERDICT_COLORS.get(v, "fpundecided"),
     )
     env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS)
     return env
+
+
+def _figure_tex(fig: dict) -> str:
+    from .figures import figure_tex   # reports.figures builds on this module's escaping
+    return figure_tex(fig)
 
 
 def _summary_row(result: dict) -> dict:
@@ -872,34 +883,66 @@ def split_evidence(spec: dict, results: Sequence[dict], rows: dict[str, list[dic
     return experiments
 
 
-# The evidence functions of the reports, imported when a report is built (the simulations
-# pull in the numerics; building a report from --results without evidence does not), and
-# their results kept in the disk cache of derivations.cache (stale as soon as any source
-# file changes; ``fresh`` recomputes).
+# The evidence functions and experiments of the reports, imported when a report is built
+# (the simulations pull in the numerics; building a report from --results without evidence
+# does not).  Their results are kept in the disk cache of derivations.cache (stale as soon
+# as any source file changes; ``fresh`` recomputes).
 
-def _deep_lda_evidence(*, quick: bool, fresh: bool) -> dict:
-    from derivations.cache import cached
+def _deep_lda_evidence():
     from numerics.deep_lda.evidence import dl_evidence
-    return cached(dl_evidence, {"quick": quick}, fresh=fresh)
+    return dl_evidence
 
 
-def _mirror_flow_evidence(*, quick: bool, fresh: bool) -> dict:
-    from derivations.cache import cached
+def _mirror_flow_evidence():
     from numerics.mirror_flow.evidence import mf_evidence
-    return cached(mf_evidence, {"quick": quick}, fresh=fresh)
+    return mf_evidence
 
 
-def _law_evidence(*, quick: bool, fresh: bool) -> dict:
-    from derivations.cache import cached
+def _law_evidence():
     from numerics.core.law_witness import law_evidence
-    return cached(law_evidence, {"quick": quick}, fresh=fresh)
+    return law_evidence
+
+
+def _deep_lda_experiments():
+    from numerics.deep_lda.experiments import DEPTH_SWEEP, GD_AGAINST_FLOW
+    return (DEPTH_SWEEP, GD_AGAINST_FLOW)
+
+
+def _mirror_flow_experiments():
+    from numerics.mirror_flow.experiments import SLOW_CONVERGENCE
+    return (SLOW_CONVERGENCE,)
 
 
 def numeric_evidence(spec: dict, *, quick: bool, fresh: bool = False) -> dict[str, list[dict]]:
     """Run the report's simulations (``spec["evidence"]``), or take them from the disk cache
     unless ``fresh``; {} if the report has none."""
+    from derivations.cache import cached
+
     evidence = spec.get("evidence")
-    return evidence(quick, fresh) if evidence else {}
+    return cached(evidence(), {"quick": quick}, fresh=fresh) if evidence else {}
+
+
+def report_tasks(spec: dict, *, quick: bool) -> list:
+    """Every independent computation of a report's evidence, as ``(function, arguments)``
+    tasks of :func:`numerics.core.runner.run_tasks`: its evidence function and each grid
+    point of its experiments (one cache entry each, so running the tasks first — e.g. on
+    Dask — leaves :func:`numeric_evidence` and :func:`run_experiments` only cache hits)."""
+    tasks = [(spec["evidence"](), {"quick": quick})] if spec.get("evidence") else []
+    for experiment in spec.get("experiment_objects", lambda: ())():
+        tasks += [(experiment.run, dict(p)) for p in experiment.grid(quick)]
+    return tasks
+
+
+def run_experiments(spec: dict, *, quick: bool, fresh: bool = False, progress: bool = True) -> list[dict]:
+    """The report's experiments, run (or read from the cache) and shaped for the template:
+    ``{"id", "title", "question", "setting", "laws", "evidence" (rows), "figures", …}``."""
+    from numerics.core.runner import run_experiment
+
+    out = []
+    for experiment in spec.get("experiment_objects", lambda: ())():
+        result = run_experiment(experiment, quick=quick, fresh=fresh, progress=progress)
+        out.append({**result, "evidence": result.pop("rows")})
+    return out
 
 
 def note(message: str) -> None:

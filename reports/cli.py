@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--evidence", choices=["full", "quick", "none"], default="full",
                         help="numeric evidence tables from simulations of the flows: full (default, about a "
                         "minute), quick (short runs), none")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="compute the evidence and the experiments' grid points on a Dask LocalCluster "
+                        "of N worker processes (default: one per core; 1 computes them in this process)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help="send the evidence and grid points to this running Dask scheduler instead "
+                        "(its workers need flowproof installed at this version)")
     parser.add_argument("--file", type=Path, default=None, metavar="FILE.py",
                         help="build one report, NAME.tex/.pdf with NAME the file's stem, for the claims defined "
                         "in your own Python file (see the README, 'Your own claims'); with --results, the "
@@ -167,6 +173,13 @@ def _check_points(points: int) -> None:
         raise ValueError(f"--points must be in 1..{MAX_POINTS}, got {points}")
 
 
+def _check_parallel(workers: int | None, scheduler: str | None) -> None:
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    if scheduler is not None and "://" not in scheduler:
+        raise ValueError(f"--scheduler must be an address such as tcp://HOST:PORT, got {scheduler!r}")
+
+
 def _group_of(result: dict) -> str:
     return result.get("group") or str(result["id"]).split("-")[0]
 
@@ -174,13 +187,16 @@ def _group_of(result: dict) -> str:
 def run_report(
     name: str, *, out: Path, pdf: bool, points: int | None, seed: int | None,
     claims: list | None = None, given: list[dict] | None = None, evidence: str = "full",
-    spec: dict | None = None, fresh: bool = False,
+    spec: dict | None = None, fresh: bool = False, fresh_evidence: bool | None = None,
 ) -> dict:
     """Build one report; returns its entry of the JSON summary (``status``: built/skipped/failed).
 
     ``spec``: the report's entry (default ``REPORTS[name]``; see :func:`file_report` for a
     user's).  The claims are checked here, unless ``given`` holds their results already.
+    ``fresh``: check the claims again; ``fresh_evidence`` (default: as ``fresh``): recompute
+    the evidence and experiments instead of reading the cache.
     """
+    fresh_evidence = fresh if fresh_evidence is None else fresh_evidence
     spec = spec or REPORTS[name]
     groups = ", ".join(spec["groups"])
     entry = {"name": name, "title": spec["title"], "groups": list(spec["groups"]),
@@ -203,10 +219,12 @@ def run_report(
     experiments: list[dict] = []
     if evidence != "none" and spec.get("evidence"):
         started = time.perf_counter()
-        note(f"[{name}] numeric evidence ({evidence}{', recomputed' if fresh else ', from the cache when valid'})")
-        rows = build.numeric_evidence(spec, quick=evidence == "quick", fresh=fresh)
+        note(f"[{name}] numeric evidence ({evidence}{', recomputed' if fresh_evidence else ', from the cache when valid'})")
+        rows = build.numeric_evidence(spec, quick=evidence == "quick", fresh=fresh_evidence)
         experiments = build.split_evidence(spec, results, rows)
-        note(f"[{name}] evidence for {len(rows)} claims in {time.perf_counter() - started:.1f} s")
+        experiments += build.run_experiments(spec, quick=evidence == "quick", fresh=fresh_evidence)
+        note(f"[{name}] evidence for {len(rows)} claims and {len(experiments)} experiments in "
+             f"{time.perf_counter() - started:.1f} s")
     entry["claims"] = _claim_rows(results)
     json_path = build.write_atomic(out / f"{name}.json", json.dumps(results, indent=1) + "\n")
     entry["json"] = _shown(json_path)
@@ -256,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:  # every argument is checked before anything is written
         _check_points(args.points)
+        _check_parallel(args.workers, args.scheduler)
         own = file_report(args.file) if args.file is not None else None
         given = _load_results(args.results) if args.results is not None else None
         out = build.prepare_out(args.out if args.out is not None else default_out())
@@ -271,6 +290,23 @@ def main(argv: list[str] | None = None) -> int:
     return run_guarded("python -m reports", body)
 
 
+def _compute_evidence(args, reports) -> None:
+    """Compute every report's evidence and experiment grid points at once, in parallel (a Dask
+    LocalCluster, or ``--scheduler``), into the disk cache; the reports then only read it."""
+    from numerics.core.runner import default_workers, run_tasks
+
+    tasks = [task for _, spec in reports for task in build.report_tasks(spec, quick=args.evidence == "quick")]
+    if not tasks:
+        return
+    workers = args.workers or default_workers()
+    where = args.scheduler or (f"a Dask LocalCluster of {workers} workers" if workers > 1 else "this process")
+    note(f"computing {len(tasks)} evidence runs and grid points ({'recomputed' if args.fresh else 'cached ones reused'}) "
+         f"on {where}")
+    started = time.perf_counter()
+    run_tasks(tasks, fresh=args.fresh, workers=workers, scheduler=args.scheduler, description="evidence")
+    note(f"evidence computed in {time.perf_counter() - started:.1f} s")
+
+
 def _build(args, out: Path, given: list[dict] | None, own: tuple | None = None) -> int:
     started = time.perf_counter()
     if own is not None:  # a user's claim file: its own report only
@@ -281,12 +317,15 @@ def _build(args, out: Path, given: list[dict] | None, own: tuple | None = None) 
 
         claims = registry.all_claims()
         reports = [(name, REPORTS[name]) for name in (dict.fromkeys(args.only) if args.only else REPORTS)]
+    if args.evidence != "none":
+        _compute_evidence(args, reports)
     if given is not None:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=None, seed=None, given=given,
-                              evidence=args.evidence, spec=spec, fresh=args.fresh) for name, spec in reports]
+                              evidence=args.evidence, spec=spec) for name, spec in reports]
     else:
         entries = [run_report(name, out=out, pdf=not args.no_pdf, points=args.points, seed=args.seed,
-                              claims=claims, evidence=args.evidence, spec=spec, fresh=args.fresh)
+                              claims=claims, evidence=args.evidence, spec=spec, fresh=args.fresh,
+                              fresh_evidence=False)
                    for name, spec in reports]
     ok = all(e["status"] != "failed" for e in entries)
     built = sum(e["status"] == "built" for e in entries)

@@ -16,7 +16,7 @@ from derivations import deep_lda, objectives as obj
 from derivations.diagonal import layers, product, reduced_field
 from numerics import cli
 from numerics.deep_lda.data import DataError, TwoClassData, gaussian_two_class, orthant_trap_data
-from numerics.deep_lda.evidence import EVIDENCE_CLAIMS, EXPERIMENTS, ROW_KEYS, dl_evidence
+from numerics.deep_lda.evidence import EVIDENCE_CLAIMS, ROW_KEYS, dl_evidence
 from numerics.deep_lda.flows import FlowError, build_flow, mirror_map, monitor_groups
 from numerics.deep_lda.simulate import gd_run, layer_init, short, simulate, simulate_float64
 
@@ -323,12 +323,12 @@ def test_cli_simulate_json(capsys):
 
 def test_evidence_rows(capsys):
     ev = dl_evidence(quick=True)
-    assert tuple(ev) == EVIDENCE_CLAIMS + EXPERIMENTS
+    assert tuple(ev) == EVIDENCE_CLAIMS
     json.dumps(ev)
     for claim, rows in ev.items():
         assert rows, claim
         for r in rows:
-            assert tuple(r) == ROW_KEYS + (("series",) if claim in EXPERIMENTS else ())
+            assert tuple(r) == ROW_KEYS
     conserved = {"DL-2", "DL-3", "DL-4", "DL-5", "DL-6", "DL-8"}
     for claim in conserved:
         for r in ev[claim]:
@@ -340,15 +340,3 @@ def test_evidence_rows(capsys):
         assert float(r["drift"]) > 0 > float(r["falsifier_drift"])
     trap = ev["DL-10"][0]
     assert float(trap["drift"]) < 1e-9 < float(trap["falsifier_drift"])
-
-
-def test_depth_sweep_shows_the_orthant_trap_and_conserves_q():
-    """DL-7 and DL-5 in the sweep: from random signs the layer flow (L ≥ 2) stays in its
-    orthant and stops below J*, from the optimum's orthant it reaches J*; L = 1 (plain
-    gradient flow, no orthant) reaches J* from anywhere; Q is conserved throughout."""
-    from numerics.deep_lda.depth_sweep import sweep_rows
-
-    rows = {int(r["quantity"].split()[2].rstrip(":")): r for r in sweep_rows(quick=True)}
-    assert float(rows[1]["drift"]) > 0.999
-    assert all(float(rows[L]["drift"]) < 0.9 and float(rows[L]["falsifier_drift"]) > 0.999 for L in (2, 3))
-    assert all(float(r["note"].split("Q conserved to ")[1].split()[0]) < 1e-10 for r in rows.values())

@@ -597,7 +597,7 @@ def test_problem_input_errors():
 # evidence
 
 def _check_evidence(ev):
-    assert set(ev) == {"MF-2", "MF-3", "MF-5", "MF-6", "MF-7", "MF-8", "MF-9"}
+    assert set(ev) == {"MF-2", "MF-3", "MF-5", "MF-6", "MF-8", "MF-9"}
     for rows in ev.values():
         assert rows
         for r in rows:

@@ -12,7 +12,7 @@ import mpmath
 import pytest
 import sympy as sp
 
-from numerics.mirror_flow.slow_convergence import (_target, closed_form_w, fit_exponents, mf7_rows,
+from numerics.mirror_flow.slow_convergence import (_target, closed_form_w, fit_exponents,
                                                     one_point_curve, simulated_one_point)
 
 X = (1, 2)
@@ -65,13 +65,6 @@ def test_target_directions():
     assert abs(float(_target("linf", [1, -2])[1]) + 2 ** -0.5) < 1e-15
     with pytest.raises(ValueError, match="face"):
         _target("l1", [1, 1])
-
-
-def test_rows_are_in_the_report_format():
-    rows = mf7_rows(quick=True)
-    assert len(rows) == 7
-    assert all({"quantity", "precision", "horizon", "drift", "note"} <= set(r) for r in rows)
-    assert "series" in rows[0] and rows[0]["series"]["xlabel"] == "log log t"
 
 
 def test_several_points_show_the_same_slow_decay():

@@ -35,15 +35,13 @@ import sympy as sp
 from derivations.diagonal import quasi_norm
 from numerics.core.certified import bound_text, certified_integrate, proven_changes
 from numerics.deep_lda.data import gaussian_two_class, orthant_trap_data
-from numerics.deep_lda.depth_sweep import sweep_rows
 from numerics.deep_lda.flows import monitor_groups
 from numerics.deep_lda.simulate import (_flow_for, gd_run, layer_init, short, simulate,
                                         simulate_float64)
 
-__all__ = ["dl_evidence", "EVIDENCE_CLAIMS", "EXPERIMENTS", "ROW_KEYS"]
+__all__ = ["dl_evidence", "EVIDENCE_CLAIMS", "ROW_KEYS"]
 
 EVIDENCE_CLAIMS = ("DL-2", "DL-3", "DL-4", "DL-5", "DL-6", "DL-7", "DL-8", "DL-10")
-EXPERIMENTS = ("DL-SWEEP",)  # evidence without a claim: a report section of its own
 ROW_KEYS = ("quantity", "precision", "horizon", "drift", "falsifier", "falsifier_drift", "note")
 
 
@@ -108,8 +106,8 @@ class _CertifiedRun:
 
 
 def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]] = None) -> dict:
-    """Evidence rows per claim ID (DL-2, DL-3, DL-4, DL-5, DL-6, DL-7, DL-8, DL-10), and the
-    depth sweep ``DL-SWEEP`` (:mod:`numerics.deep_lda.depth_sweep`; an experiment, no claim).
+    """Evidence rows per claim ID (DL-2, DL-3, DL-4, DL-5, DL-6, DL-7, DL-8, DL-10); the
+    experiments (the depth sweep, GD against the flow) are in :mod:`numerics.deep_lda.experiments`.
 
     ``quick=True``: 30 digits and shorter horizons (a few seconds); default 50 digits,
     ``T = 1`` for the conservation runs, ``T = 10`` for the orthant runs and ``T = 100``
@@ -311,7 +309,5 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
                             short(max(E_trap.drift("Q"), E_opt.drift("Q"))), "unbalanced init",
                             short(E_opt_unb.drift("Q")),
                             "long horizon, scipy DOP853 (rtol 1e-13); trap data, L = 3"))
-    out["DL-SWEEP"] = sweep_rows(quick)
-    say(f"depth sweep L = 1..{len(out['DL-SWEEP'])}")
     say(f"done in {time.perf_counter() - start:.1f} s")
     return out

@@ -1,4 +1,4 @@
-"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5 … MF-9 (SPEC Part B).
+"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (SPEC Part B).
 
 :func:`mf_evidence` returns ``{claim ID: [row, …]}``; each row is a JSON-ready dict
 
@@ -26,9 +26,7 @@ Set-ups (all seeded, exact rational data):
   started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
   compared with the max-margin solutions of :func:`numerics.mirror_flow.margins.max_margin`.
 * MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
-* MF-7: the closed form of one point (:mod:`numerics.mirror_flow.slow_convergence`): the
-  direction error against ``log log t`` up to 20 for ``x² log(e + x²)`` (slow), ``x²/2``
-  (falsifier), hyperbolic entropy and cosh, with fitted exponents.
+* MF-7 is an experiment of its own: :mod:`numerics.mirror_flow.experiments`.
 * MF-8: 2-layer ReLU nets (64 units) trained by float64 mirror descent on XOR-like data
   and, in the full run, on two classes of the 8×8 digits (:mod:`numerics.mirror_flow.features`).
 
@@ -49,7 +47,6 @@ from numerics.mirror_flow.mirror import (MirrorProblem, fit_exponent, mirror_flo
                              rescaled_flow_mp)
 from numerics.mirror_flow.mirror_map import catalogue_potential
 from numerics.mirror_flow.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
-from numerics.mirror_flow.slow_convergence import mf7_rows
 
 __all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series"]
 
@@ -436,5 +433,5 @@ def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
     rows5, series, sols = _mf5(quick)
     rows6 = _mf6(series, sols)
     rows9 = _mf9(quick, series)
-    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6, "MF-7": mf7_rows(quick),
+    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6,
             "MF-8": _mf8(quick), "MF-9": rows9}

@@ -31,7 +31,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["POTENTIALS", "MF7_CURVES", "Curve", "one_point_curve", "fit_exponents", "mf7_rows",
+__all__ = ["POTENTIALS", "Curve", "one_point_curve", "fit_exponents",
            "simulated_one_point", "several_points_curve", "closed_form_w"]
 
 _x = sp.Symbol("x", real=True)
@@ -156,82 +156,6 @@ def fit_exponents(curve: Curve, lo: float, hi: float) -> dict:
     lam, err = np.array([p[0] for p in pts]), np.log([p[1] for p in pts])
     return {"vs_loglog_t": float(np.polyfit(np.log(lam), err, 1)[0]),
             "vs_log_t": float(np.polyfit(lam, err, 1)[0]), "points": len(pts), "range": [lo, hi]}
-
-
-#: (potential, w(0), role) of the MF-7 rows; x = (1, 2) throughout
-MF7_CURVES = (
-    ("slow", (0, 0), "claim: a strictly convex horizon approached logarithmically, expected ~ 1/log log t"),
-    ("quadratic", (sp.Rational(1, 10), sp.Rational(-1, 5)),
-     "falsifier: x^2/2 (gradient flow, no distortion) from w(0) != 0, expected ~ 1/log t"),
-    ("hyperbolic entropy", (0, 0), "l1 horizon: the optimum is a vertex, expected ~ (log t)^(-1/2)"),
-    ("cosh", (0, 0), "l_inf horizon, expected ~ 1/log t"),
-)
-
-
-def mf7_rows(quick: bool = False) -> list[dict]:
-    """Evidence rows of MF-7 (report format, each with its curve for the plot), and two
-    cross-checks of the closed form: Laplace against quadrature, closed form against the
-    Taylor simulation of the rescaled flow."""
-    x = (1, 2)
-    targets = list(range(2, 13, 2)) if quick else list(range(2, 21, 2))
-    lo, hi = (6, 12) if quick else (10, 20)
-    dps = 30 if quick else 50
-    rows = []
-    for name, w0, role in MF7_CURVES:
-        curve = one_point_curve(name, x, w0, targets, dps=dps)
-        fit = fit_exponents(curve, lo, hi)
-        rows.append({
-            "quantity": f"direction error of $w/\\|w\\|_2$ to the {curve.horizon} max-margin direction, "
-                        f"{curve.label}, $x = (1, 2)$, $w(0) = ({', '.join(map(str, w0))})$",
-            "precision": f"{dps} digits, closed form (root-finding, Laplace to 2nd order)",
-            "horizon": f"log log t = {_short(curve.loglog[-1])} (log t = {_short(curve.log_t[-1])})",
-            "drift": _short(curve.error[-1]),
-            "falsifier": "", "falsifier_drift": "",
-            "note": (f"{role}; fitted over log log t in [{lo}, {hi}] ({fit['points']} points): error ~ "
-                     f"(log log t)^{fit['vs_loglog_t']:.2f} ~ (log t)^{fit['vs_log_t']:.3f}"),
-            "series": {"label": curve.label, "x": [float(v) for v in curve.loglog],
-                       "y": [float(v) for v in curve.error], "xlabel": "log log t",
-                       "ylabel": "direction error"},
-        })
-    # several points: the Taylor route (no closed form), pre-asymptotic range
-    points = ((1, 3), (2, 1))
-    s_values = [10**k for k in range(1, 5 if quick else 6)]
-    curve = several_points_curve("slow", points, s_values)
-    lo2 = float(curve.loglog[-3])   # the last three points: the local slope
-    fit = fit_exponents(curve, lo2, float(curve.loglog[-1]))
-    rows.append({
-        "quantity": f"direction error to the l2 max-margin direction, slow potential, two points {points}",
-        "precision": "30 digits, Taylor method in rescaled time (softmax weights, log t as a state)",
-        "horizon": f"log log t = {_short(curve.loglog[-1])} (s = {s_values[-1]:.0e})", "drift": _short(curve.error[-1]),
-        "falsifier": "", "falsifier_drift": "",
-        "note": (f"several points, measured not assumed; fitted over log log t in [{lo2:.1f}, "
-                 f"{float(curve.loglog[-1]):.1f}] ({fit['points']} points, local slope, not yet asymptotic): error ~ "
-                 f"(log log t)^{fit['vs_loglog_t']:.2f} ~ (log t)^{fit['vs_log_t']:.3f}"),
-        "series": {"label": curve.label, "x": [float(v) for v in curve.loglog],
-                   "y": [float(v) for v in curve.error], "xlabel": "log log t", "ylabel": "direction error"},
-    })
-    # cross-check 1: the Laplace expansion against quadrature (where log t is smallest)
-    laplace = one_point_curve("slow", x, (0, 0), [2], dps=20)
-    quadrature = one_point_curve("slow", x, (0, 0), [2], dps=20, exact=True)
-    gap = max(abs(p - q) / q for p, q in zip(laplace.error, quadrature.error))
-    rows.append({"quantity": "closed form: Laplace (2nd order) against quadrature for log t, slow potential",
-                 "precision": "20 digits", "horizon": "log log t = 2", "drift": _short(gap),
-                 "falsifier": "", "falsifier_drift": "",
-                 "note": "relative difference of the direction errors at the same log log t"})
-    # cross-check 2: the closed form against the Taylor simulation of the rescaled flow
-    s_values = [10, 10**4, 10**7, 10**10] if not quick else [10, 10**4, 10**6]
-    simulated = simulated_one_point("slow", x, (0, 0), s_values, dps=30)
-    worst = max(abs(a - b) / abs(b) for s_, row in zip(s_values, simulated)
-                for a, b in zip(row, closed_form_w("slow", x, (0, 0), s_, dps=40)))
-    rows.append({"quantity": "closed form against the Taylor simulation of the rescaled flow $dw_i/ds = x_i/\\varphi''(w_i)$",
-                 "precision": "30 digits", "horizon": f"s = {s_values[-1]:.0e}", "drift": _short(worst),
-                 "falsifier": "", "falsifier_drift": "",
-                 "note": "largest relative difference of w over the sample times (for one point s = a)"})
-    return rows
-
-
-def _short(v) -> str:
-    return mpmath.nstr(v, 3)
 
 
 def simulated_one_point(name: str, x: Sequence, w0: Sequence, s_values: Sequence, *, dps: int = 30) -> list:

@@ -32,6 +32,10 @@ from numerics.deep_lda.data import DataError, gaussian_two_class
 from numerics.deep_lda.flows import FLOW_KINDS, MAX_DEPTH, MAX_DIM, FlowError
 from numerics.deep_lda.simulate import INIT_KINDS, gd_run, layer_init, short, simulate, simulate_float64
 from numerics.core.taylor import TaylorError, UnsupportedExpressionError
+from numerics.mirror_flow.mirror_map import MirrorError
+
+MIRROR_LOSSES = ("exp", "logistic")
+MIRROR_ACTIVATIONS = ("linear", "squared_relu")   # the Taylor method refuses ReLU's kink
 
 __all__ = ["main", "build_parser", "UsageError", "check_workload", "MAX_DPS", "MAX_T",
            "MAX_T_FLOAT64", "MAX_POINTS", "MAX_OUTPUTS", "MAX_GD_STEPS", "MAX_EXACT_BITS",
@@ -65,6 +69,13 @@ MAX_EXACT_BITS = 2 * 10**6
 #: refused up front if 30 steps (T = 5 took 24..52 over the losses and sizes) exceed it, and
 #: the integrator stops with exit code 1 after the number of steps that fills it.
 BUDGET_SECONDS = 600
+#: mirror flow of Part B (--potential), cosh, exponential loss, 30 digits unless said:
+#: 2-3-1 net, 6 points: 0.6 s to T = 1, 2.0 s to T = 100, 7.4 s at 100 digits (T = 1);
+#: 4-6-1 (30 parameters), 50 points: 29 s to T = 10; 3-4-4-1 (32), 20 points: 19 s to T = 10.
+MIRROR_MAX_DPS = 100
+MIRROR_MAX_T = 1000
+MIRROR_MAX_PARAMS = 40
+MIRROR_MAX_POINTS = 50
 
 
 class UsageError(ValueError):
@@ -82,6 +93,16 @@ flows (SPEC Part A):
   reduced  DL-4: w' = -L |w|^(2-2/L) * grad f(w), on the orthant of w(0)
   mirror   DL-6: z' = -grad f(w(z)), z = grad Phi(w), w from the inverse mirror map
   gd       gradient descent on the layers (--eta, --steps; exact rationals with --exact)
+
+mirror flow of Part B: --flow mirror --potential EXPR [--net 2-3-1] [--activation linear|squared_relu]
+  theta_j' = -d_j Loss / phi''(theta_j) for a bias-free network (widths DIM-HIDDEN...-1) on
+  --points seeded separable points in R^DIM, exponential or logistic --loss, from a seeded
+  rational theta(0); EXPR is a catalogue name (cosh, hyperbolic entropy, quadratic+quartic,
+  p-power, ...) or an even, strictly convex expression in x such as "x**2/2 + x**4/4".
+  Reported: the drift of the per-unit balances (MF-2) beside the Euclidean balance (its
+  falsifier), and the error of the dual-energy identity (MF-3).  Limits: --dps <= {MIRROR_MAX_DPS},
+  --T <= {MIRROR_MAX_T}, at most {MIRROR_MAX_PARAMS} parameters and {MIRROR_MAX_POINTS} points (29 s at 30 parameters,
+  50 points, T = 10).
 
 monitored quantities: Q = sum |w_i|^(2/L) (DL-5), norm2_u<l> = ||u_l||^2 (DL-3),
 gap_u1_u<l>_<i> = u_(1,i)^2 - u_(l,i)^2 (DL-2), J (Fisher ratio), loss.
@@ -224,7 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "optimum (w(0) in the orthant of the Fisher optimum) (default random)")
     sp_.add_argument("--alpha", type=_fraction_arg("--alpha"), default=Fraction(1, 2),
                      help="initial scale alpha > 0, exact (default 1/2)")
-    sp_.add_argument("--loss", choices=sorted(LOSSES), default="fisher", help="loss (default fisher)")
+    sp_.add_argument("--loss", choices=sorted(LOSSES) + list(MIRROR_LOSSES), default=None,
+                     help="loss (default fisher; with --potential: exp or logistic, default exp)")
+    sp_.add_argument("--potential", default=None, metavar="EXPR",
+                     help="with --flow mirror: the mirror flow of Part B with this potential (see below)")
+    sp_.add_argument("--net", default="2-3-1", metavar="WIDTHS",
+                     help="with --potential: the network's widths DIM-HIDDEN...-1 (default 2-3-1)")
+    sp_.add_argument("--activation", choices=MIRROR_ACTIVATIONS, default="linear",
+                     help="with --potential: the hidden activation (default linear)")
     sp_.add_argument("--ridge", type=_fraction_arg("--ridge", allow_zero=True), default=Fraction(1),
                      help="ridge r of ridge_fisher, exact (default 1)")
     sp_.add_argument("--dps", type=_int_range("--dps", 10, MAX_DPS, "a step costs ~dps^2.8: "
@@ -328,6 +356,13 @@ class _Progress:
 
 
 def _simulate(args) -> int:
+    if args.potential is not None:
+        return _simulate_mirror(args)
+    if args.loss is None:
+        args.loss = "fisher"
+    if args.loss in MIRROR_LOSSES:
+        raise UsageError(f"argument --loss: {args.loss} is a loss of the mirror flow of Part B (with "
+                         f"--potential); the Deep LDA flows take {', '.join(sorted(LOSSES))}")
     max_steps = check_workload(args)
     data = gaussian_two_class(args.dim, args.points, seed=args.seed, ridge=args.ridge)
     signs = args.signs
@@ -389,6 +424,42 @@ def _simulate(args) -> int:
     print("  w(T) = [" + ", ".join(short(v, 10) for v in res.final_w) + "]")
     if res.extra.get("warning"):
         print(f"  warning: {res.extra['warning']}")
+    return 0
+
+
+def _simulate_mirror(args) -> int:
+    from numerics.mirror_flow.simulate import parse_widths, simulate_mirror
+
+    if args.flow != "mirror":
+        raise UsageError("argument --potential: only with --flow mirror (the mirror flow of Part B)")
+    loss = args.loss or "exp"
+    if loss not in MIRROR_LOSSES:
+        raise UsageError(f"argument --loss: the mirror flow takes {' or '.join(MIRROR_LOSSES)}, got {loss}")
+    widths = parse_widths(args.net)
+    params = sum(a * b for a, b in zip(widths, widths[1:]))
+    points = args.points if args.points is not None else 6
+    for name, value, limit in (("--dps", args.dps, MIRROR_MAX_DPS), ("--T", args.T, MIRROR_MAX_T),
+                               ("--net", params, MIRROR_MAX_PARAMS), ("--points", points, MIRROR_MAX_POINTS)):
+        if value > limit:
+            what = "parameters" if name == "--net" else "at most"
+            raise UsageError(f"argument {name}: the mirror flow allows {limit} {what} here "
+                             f"(see simulate --help for the measurements), got {value}")
+    if not args.quiet:
+        print(f"mirror flow: {args.potential} on a {args.net} {args.activation} net, {points} points, "
+              f"{args.dps} digits, T = {args.T} ...", file=sys.stderr, flush=True)
+    res = simulate_mirror(args.potential, widths, activation=args.activation, points=points, seed=args.seed,
+                          T=args.T, dps=args.dps, loss=loss, outputs=args.outputs)
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    net, it = res["network"], res["integrator"]
+    print(f"mirror flow, potential {res['potential']}: {args.net} {net['activation']} net (L = {net['L']}, "
+          f"{net['parameters']} parameters), {points} points (seed {args.seed}), {loss} loss")
+    print(f"  Taylor method at {res['dps']} digits to T = {res['T']}: {it['steps']} steps, order {it['order']}, "
+          f"{it['seconds']:.2f} s")
+    for name, value in res["drift"].items():
+        print(f"  drift of {name}: {value}" + ("   (falsifier: must be large)" if name.startswith("Euclid") else ""))
+    print(f"  min margin at T: {res['min_margin']}")
     return 0
 
 
@@ -467,7 +538,7 @@ def main(argv=None) -> int:
     def body() -> int:
         try:
             return {"simulate": _simulate, "evidence": _evidence, "experiment": _experiment}[args.command](args)
-        except (UsageError, FlowError, DataError, UnsupportedExpressionError) as exc:
+        except (UsageError, FlowError, DataError, UnsupportedExpressionError, MirrorError) as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2
         except TaylorError as exc:

@@ -167,7 +167,7 @@ def test_no_command_prints_the_help_and_exits_2(capsys):
     code, out, err = run(ncli.main, [], capsys)
     assert code == 2 and out == ""
     assert "simulate" in err and "evidence" in err
-    assert err.splitlines()[-1] == "python -m numerics: error: a command is required: simulate or evidence"
+    assert err.splitlines()[-1] == "python -m numerics: error: a command is required: simulate, evidence or experiment"
 
 
 def test_unknown_command_prints_the_help_and_exits_2(capsys):

@@ -82,6 +82,7 @@ import sympy as sp  # noqa: E402
 from derivations.atomic import write_atomic  # noqa: E402
 from derivations.kernels import make_kernel  # noqa: E402
 from heyoka_bridge import to_heyoka  # noqa: E402
+import readme_blocks  # noqa: E402
 from numerics.core.exact import read_exact  # noqa: E402
 from numerics.core.taylor import TaylorSystem, integrate  # noqa: E402
 
@@ -95,8 +96,8 @@ W0 = Fraction(1, 10)
 ODEFUN_TIMEOUT = 60.0
 FIT_L, FIT_D = 3, 10          # the figure and the fits: time vs d at L = 3, time vs digits at d = 10
 RESULTS = HERE / "results" / "scaling.jsonl"
-README_BEGIN = "<!-- scaling-table:begin -->"
-README_END = "<!-- scaling-table:end -->"
+README_NAME = "scaling-table"
+README_BEGIN, README_END = readme_blocks.markers(README_NAME)
 SCHEMA = 1
 _CLOCK = "FLOWPROOF_SCALING_STARTED"   # the grid's start (epoch seconds), shared with its cells
 _STARTED = float(os.environ.get(_CLOCK, time.time()))
@@ -739,32 +740,19 @@ def readme_block(records: Sequence[dict]) -> str:
     ])
 
 
-def _split_readme(text: str) -> tuple:
-    """(before, marked part without the markers, after); ValueError without the markers."""
-    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1 or \
-            text.index(README_BEGIN) > text.index(README_END):
-        raise ValueError(f"the README must contain {README_BEGIN} and then {README_END}, once each")
-    head, rest = text.split(README_BEGIN)
-    inner, tail = rest.split(README_END)
-    return head, inner, tail
-
-
 def replace_readme_block(text: str, block: str) -> str:
     """``text`` with the marked part replaced by ``block`` (markers included)."""
-    head, _, tail = _split_readme(text)
-    return head + block + tail
+    return readme_blocks.replace_block(text, README_NAME, block)
 
 
 def readme_current_block(text: str) -> str:
     """The marked part of a README (markers included)."""
-    return README_BEGIN + _split_readme(text)[1] + README_END
+    return readme_blocks.current_block(text, README_NAME)
 
 
 def update_readme(readme: Path, results: Path) -> None:
     """Rewrite the README table from the results file (atomically)."""
-    readme = Path(readme)
-    block = readme_block(load_records(results))
-    write_atomic(readme, replace_readme_block(readme.read_text(), block))
+    readme_blocks.update_block(readme, README_NAME, readme_block(load_records(results)))
 
 
 def draw_figure(records: Sequence[dict], path: Path, *, L: int = FIT_L, d: int = FIT_D) -> None:

@@ -84,12 +84,6 @@ REPORTS: dict[str, dict] = {
         "template": "report.tex.j2",
         "evidence": lambda: _mirror_flow_evidence(),
         "experiment_objects": lambda: _mirror_flow_experiments(),
-        "experiments": {
-            "MF-5": "Q-margin and its max-margin (KKT) problem: the limit direction",
-            "MF-6": "Distinct potentials with one horizon reach one max-margin solution",
-            "MF-8": "Sparse versus dense features of 2-layer ReLU networks, by the mirror map",
-            "MF-9": "Norm growth: the horizon function grows like (log t)^(1/L)",
-        },
         "abstract": (
             "Claims MF-1, MF-2, MF-3, MF-4 and MF-10 of the specification, derived step by "
             "step: mirror flow with a separable potential on positively homogeneous networks, "
@@ -910,7 +904,9 @@ def _deep_lda_experiments():
 
 def _mirror_flow_experiments():
     from numerics.mirror_flow.experiments import SLOW_CONVERGENCE
-    return (SLOW_CONVERGENCE,)
+    from numerics.mirror_flow.feature_experiment import FEATURES
+    from numerics.mirror_flow.margin_experiments import MARGIN_DIRECTION, NORM_GROWTH, SAME_HORIZON
+    return (SLOW_CONVERGENCE, MARGIN_DIRECTION, SAME_HORIZON, FEATURES, NORM_GROWTH)
 
 
 def numeric_evidence(spec: dict, *, quick: bool, fresh: bool = False) -> dict[str, list[dict]]:

@@ -1,4 +1,5 @@
-"""Mirror flow numerics: MF-2, MF-3 along simulated flows; MF-5, MF-6, MF-9; mirror descent.
+"""Mirror flow numerics: MF-2, MF-3 along simulated flows; MF-5, MF-6, MF-9 (the flows; their
+experiments' outcomes are checked in tests/test_mirror_experiments.py); mirror descent.
 
 Fast checks run by default (the whole file < 3 min with the ``ci`` profile); the full
 evidence run is ``@pytest.mark.slow``.  Tolerances follow from precision: at ``dps``
@@ -597,16 +598,14 @@ def test_problem_input_errors():
 # evidence
 
 def _check_evidence(ev):
-    assert set(ev) == {"MF-2", "MF-3", "MF-5", "MF-6", "MF-8", "MF-9"}
+    """MF-2 and MF-3 (MF-5, MF-6, MF-8, MF-9 are experiments: tests/test_mirror_experiments.py)."""
+    assert set(ev) == {"MF-2", "MF-3"}
     for rows in ev.values():
         assert rows
         for r in rows:
-            series = r.pop("series", None)
             assert set(r) == {"quantity", "precision", "horizon", "drift", "falsifier",
                               "falsifier_drift", "note"}
             assert all(isinstance(v, str) for v in r.values())
-            if series is not None:
-                assert len(series["x"]) == len(series["y"]) >= 2 and series["label"]
     json.dumps(ev)
     for r in ev["MF-2"] + ev["MF-3"]:
         assert float(r["drift"]) < 1e-27 and float(r["falsifier_drift"]) > 1e-3

@@ -1,4 +1,5 @@
-"""Numerical evidence for the mirror-flow claims MF-2, MF-3, MF-5, MF-6, MF-8, MF-9 (SPEC Part B).
+"""Numerical evidence for the mirror-flow claims MF-2 and MF-3 (SPEC Part B), and the helpers
+of the linear model's max-margin runs that :mod:`numerics.mirror_flow.margin_experiments` uses.
 
 :func:`mf_evidence` returns ``{claim ID: [row, …]}``; each row is a JSON-ready dict
 
@@ -21,14 +22,12 @@ Set-ups (all seeded, exact rational data):
   balances evaluated on the enclosure in ball arithmetic change by at most
   ``ε`` (rounded up); its falsifier, the Euclidean balance on the same enclosure, is proven to
   change by at least the printed amount (rounded down).
-* MF-5 / MF-6 / MF-9 (L = 1): the linear model on :func:`mf5_dataset` (3-D, 4 points,
-  unique ℓ1/ℓ2/ℓ3/ℓ4/ℓ∞ max-margin solutions, all different), exponential loss, flow
-  started at ``θ = 0`` in the rescaled time ``s`` (float64 LSODA, log-space loss),
-  compared with the max-margin solutions of :func:`numerics.mirror_flow.margins.max_margin`.
-* MF-9 (L = 2): the 2-layer linear net of MF-2 in rescaled time.
-* MF-7 is an experiment of its own: :mod:`numerics.mirror_flow.experiments`.
-* MF-8: 2-layer ReLU nets (64 units) trained by float64 mirror descent on XOR-like data
-  and, in the full run, on two classes of the 8×8 digits (:mod:`numerics.mirror_flow.features`).
+* MF-5, MF-6, MF-7, MF-8 and MF-9 are experiments of their own
+  (:class:`numerics.core.experiment.Experiment`, ``python -m numerics experiment ID``):
+  MF-5, MF-6 and MF-9 in :mod:`numerics.mirror_flow.margin_experiments` (the linear model
+  on :func:`mf5_dataset` by :func:`direction_series`, and the 2-layer linear net of
+  :func:`mf2_setup`), MF-7 in :mod:`numerics.mirror_flow.experiments`, MF-8 in
+  :mod:`numerics.mirror_flow.feature_experiment`.
 
 Run ``python -m numerics evidence --group MF [--json] [--quick]``.
 """
@@ -42,11 +41,10 @@ import numpy as np
 
 from numerics.core.certified import bound_text, certified_integrate, proven_changes
 from numerics.core.exact import exact_number
-from numerics.mirror_flow.margins import direction_error, kkt_residual, max_margin
-from numerics.mirror_flow.mirror import (MirrorProblem, fit_exponent, mirror_flow, rescaled_flow,
-                             rescaled_flow_mp)
+from numerics.mirror_flow.margins import direction_error, kkt_residual
+from numerics.mirror_flow.mirror import MirrorProblem, fit_exponent, mirror_flow, rescaled_flow
 from numerics.mirror_flow.mirror_map import catalogue_potential
-from numerics.mirror_flow.networks import LinearModel, Network, TwoLayerNet, orthant_data, separable_data
+from numerics.mirror_flow.networks import Network, TwoLayerNet, orthant_data, separable_data
 
 __all__ = ["mf_evidence", "mf5_dataset", "mf2_setup", "direction_series"]
 
@@ -69,14 +67,6 @@ MF2_POTENTIALS = (
 #: precision of the proven MF-2 row (its horizon is that of the observed rows)
 CERTIFIED_DPS = 30
 
-#: MF-5 potentials: (label, name, params, s_end full, s_end quick)
-MF5_POTENTIALS = (
-    ("quadratic (l2)", "quadratic", {}, 1e6, 1e4),
-    ("|x|^3/3 (l3)", "p-power", {"p": 3}, 1e6, 1e3),
-    ("x^2/2 + x^4/4 (l4)", "quadratic+quartic", {}, 1e6, 1e4),
-    ("hyperbolic entropy alpha=1 (l1)", "hyperbolic entropy", {"alpha": 1}, 16, 12),
-    ("cosh (linf)", "cosh", {}, 1e6, 1e4),
-)
 
 
 def _f(v, digits: int = 3) -> str:
@@ -94,20 +84,10 @@ def _f(v, digits: int = 3) -> str:
     return f"{v:.{max(digits - 1, 0)}e}"
 
 
-def _row(quantity, precision, horizon, drift, falsifier, falsifier_drift, note,
-         series: dict | None = None) -> dict:
-    row = {"quantity": quantity, "precision": precision, "horizon": horizon,
-           "drift": drift, "falsifier": falsifier, "falsifier_drift": falsifier_drift,
-           "note": note}
-    if series is not None:
-        row["series"] = series
-    return row
-
-
-def _series(label: str, x, y, xlabel: str, ylabel: str) -> dict:
-    """A curve for the report's log-log plot of a claim's rows."""
-    return {"label": label, "x": [float(v) for v in x], "y": [float(v) for v in y],
-            "xlabel": xlabel, "ylabel": ylabel}
+def _row(quantity, precision, horizon, drift, falsifier, falsifier_drift, note) -> dict:
+    return {"quantity": quantity, "precision": precision, "horizon": horizon,
+            "drift": drift, "falsifier": falsifier, "falsifier_drift": falsifier_drift,
+            "note": note}
 
 
 def mf5_dataset():
@@ -210,7 +190,7 @@ def _mf2_proven(pr: MirrorProblem, th0, what: str, t_end) -> dict:
 
 
 # ----------------------------------------------------------------------------------------
-# MF-5, MF-6, MF-9 (linear model)
+# the linear model's flow against its max-margin solution (MF-5, MF-6, MF-9: margin_experiments)
 
 def _s_grid(s_end):
     if s_end <= 50:
@@ -247,191 +227,11 @@ def _rate(xs, ys):
     return fit_exponent(xs[ok], ys[ok])
 
 
-def _mf5(quick: bool):
-    data = mf5_dataset()
-    A = data.signed()
-    lin = LinearModel(3)
-    sols = {}
-    rows, series = [], {}
-    for label, name, params, s_full, s_quick in MF5_POTENTIALS:
-        pr = MirrorProblem(lin, data, catalogue_potential(name, **params))
-        h = pr.horizon
-        if h.label not in sols:
-            sols[h.label] = max_margin(A, np.ones(data.n), h)
-        sol = sols[h.label]
-        s_end = s_quick if quick else s_full
-        r, ser = direction_series(pr, sol, s_end)
-        series[label] = (pr, r, ser)
-        # falsifier: distance to the max-margin solution of a different horizon
-        other = "l1" if h.label != "l1" else "l2"
-        if other not in sols:
-            sols[other] = max_margin(A, np.ones(data.n), other)
-        fd = direction_error(ser[-1]["theta"], sols[other].theta, h)
-        last = ser[-1]
-        pick = [d for d in ser if d["s"] in (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)]
-        if len(pick) < 2:
-            pick = ser[-4:]
-        hist = "; ".join(f"s={_f(d['s'])}: dir {_f(d['direction_error'], 2)}, gap "
-                         f"{_f(d['gap'], 2)}, KKT {_f(d['kkt'], 2)}" for d in pick)
-        logt = [d["log_t"] for d in ser]
-        rate_s = _rate([d["s"] for d in ser], [d["direction_error"] for d in ser])
-        rate_t = _rate(logt, [d["direction_error"] for d in ser])
-        rate_gap = _rate(logt, [max(d["gap"], 1e-300) for d in ser])
-        rows.append(_row(
-            f"direction error |theta/Q - theta*/Q*|_Q to the {h.label} max-margin solution, "
-            f"{label}",
-            "float64 LSODA rtol 1e-10, rescaled time, log-space loss",
-            f"s = {_f(last['s'])} (log t = {_f(last['log_t'])}, Q = {_f(last['Q'])})",
-            _f(last["direction_error"]),
-            f"distance to the {other} max-margin direction", _f(fd),
-            f"{hist}; observed local rates: dir ~ s^{_f(rate_s, 2)} ~ (log t)^{_f(rate_t, 2)}, "
-            f"gap ~ (log t)^{_f(rate_gap, 2)}; P_Q solved independently ({sol.method}), "
-            f"duality gap {_f(sol.duality_gap, 2)}, KKT(theta*) {_f(sol.kkt.total, 2)}, "
-            f"unique (face width {_f(sol.face_width, 2)})",
-            _series(label, logt, [d["direction_error"] for d in ser], "log t",
-                    "direction error to the max-margin solution")))
-    # two-route check of the float64 rescaled flow: Taylor at 30 digits
-    pr = MirrorProblem(lin, data, catalogue_potential("quadratic+quartic"))
-    s_chk = 20 if quick else 100
-    rm = rescaled_flow_mp(pr, s_chk, dps=30)
-    rf = rescaled_flow(pr, s_chk, rtol=1e-12, atol=1e-14)
-    err = max(abs(float(a) - b) for a, b in zip(rm.theta[-1], rf.theta[-1]))
-    errt = abs(float(rm.log_t[-1]) - rf.log_t[-1])
-    rows.append(_row("float64 rescaled flow vs Taylor (30 digits) rescaled flow, x^2/2 + x^4/4",
-                     f"float64 LSODA rtol 1e-12 vs dps 30 ({rm.stats['steps']} Taylor steps)",
-                     f"s = {s_chk} (log t = {_f(rf.log_t[-1])})", _f(err),
-                     "", "", f"max |theta| difference; log t differs by {_f(errt)}"))
-    return rows, series, sols
-
-
-def _mf6(series, sols):
-    data = mf5_dataset()
-    A = data.signed()
-    lin = LinearModel(3)
-    rows = []
-    # (potential a, its parameters, potential b as the label of its MF-5 run, row label):
-    # b's flow is the one of MF-5, a is run to the same s on the same grid
-    pairs = [
-        ("hyperbolic entropy", {"alpha": F(1, 10)}, "hyperbolic entropy alpha=1 (l1)",
-         "hyperbolic entropy alpha=1/10 vs alpha=1 (l1)"),
-        ("p-power", {"p": 4}, "x^2/2 + x^4/4 (l4)", "x^4/4 vs x^2/2 + x^4/4 (l4)"),
-    ]
-    for n1, p1, mf5_label, label in pairs:
-        pb, rb, _ = series[mf5_label]
-        pa = MirrorProblem(lin, data, catalogue_potential(n1, **p1))
-        h = pa.horizon
-        assert pb.horizon == h
-        sol = sols.get(h.label) or max_margin(A, np.ones(data.n), h)
-        grid = [float(v) for v in rb.s]
-        s_end = grid[-1]
-        ra = rescaled_flow(pa, s_end, s_eval=grid)
-        da = direction_error(ra.theta[-1], sol.theta, h)
-        db = direction_error(rb.theta[-1], sol.theta, h)
-        early = 0 if grid[0] >= 1 else 1
-        dif_early_s = float(grid[early])
-        dif_early = direction_error(ra.theta[early], rb.theta[early], h)
-        dif_late = direction_error(ra.theta[-1], rb.theta[-1], h)
-        raw_early = float(np.max(np.abs(ra.theta[early] - rb.theta[early])))
-        other = "l2" if h.label == "l1" else "l1"
-        osol = sols.get(other) or max_margin(A, np.ones(data.n), other)
-        fd = min(direction_error(ra.theta[-1], osol.theta, h),
-                 direction_error(rb.theta[-1], osol.theta, h))
-        rows.append(_row(
-            f"both normalized iterates vs the {h.label} max-margin solution: {label}",
-            "float64 LSODA rtol 1e-10, rescaled time",
-            f"s = {_f(s_end)} (log t = {_f(ra.log_t[-1])} / {_f(rb.log_t[-1])})",
-            _f(max(da, db)), f"distance to the {other} max-margin direction", _f(fd),
-            f"direction errors {_f(da)} and {_f(db)}; the two normalized iterates differ by "
-            f"{_f(dif_early)} at s = {_f(dif_early_s)} (raw max|theta_a - theta_b| = "
-            f"{_f(raw_early)}) and by {_f(dif_late)} at s = {_f(s_end)}; "
-            f"Q = {_f(ra.Q[-1])} vs {_f(rb.Q[-1])} (the iterates themselves differ)"))
-    return rows
-
-
-def _mf9(quick: bool, series):
-    rows = []
-    for label, (pr, r, ser) in series.items():
-        logt = np.array([d["log_t"] for d in ser])
-        Q = np.array([d["Q"] for d in ser])
-        keep = logt > 1.0
-        if keep.sum() < 3:
-            continue
-        sl = _rate(logt[keep], Q[keep])
-        rows.append(_row(
-            f"|exponent - 1/L|, exponent of Q_inf(theta_t) vs log t (last 3 points), linear model L=1, {label}",
-            "float64 LSODA, rescaled time", f"log t up to {_f(logt[-1])}",
-            _f(abs(sl - 1.0), 2),
-            "deviation from 1/2 (a wrong L = 2)", _f(abs(sl - 0.5), 2),
-            f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1); "
-            "local slopes d log Q / d log log t: " + ", ".join(
-                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep]))),
-            _series(f"L=1, {label}", logt, Q, "log t", "Q_inf(theta_t)")))
-    # L = 2: the 2-layer linear net
-    net, data, th0 = mf2_setup("linear")
-    cases = [("quadratic", {}, [1, 2, 4, 8, 12] if quick else [1, 2, 4, 8, 12, 16]),
-             ("quadratic+quartic", {}, [1, 4, 16, 64, 256] if quick else
-              [1, 4, 16, 64, 256, 1024])]
-    for name, params, grid in cases:
-        pr = MirrorProblem(net, data, catalogue_potential(name, **params))
-        r = rescaled_flow(pr, grid[-1], s_eval=grid, theta0=th0)
-        logt, Q = np.asarray(r.log_t), np.asarray(r.Q)
-        keep = logt > 1.0
-        sl = _rate(logt[keep], Q[keep])
-        rows.append(_row(
-            f"|exponent - 1/L|, exponent of Q_inf(theta_t) vs log t (last 3 points), 2-layer linear net L=2, "
-            f"{pr.mirror.name}", "float64 LSODA (FD Jacobian), rescaled time",
-            f"log t up to {_f(logt[-1])}",
-            _f(abs(sl - 0.5), 2),
-            "deviation from 1 (a wrong L = 1)", _f(abs(sl - 1.0), 2),
-            f"fitted exponent {_f(sl, 4)} (prediction 1/L = 1/2); local slopes: " + ", ".join(
-                _f(v, 3) for v in np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))
-            + f"; Q-margin {_f(r.q_margin[-1], 5)}, smoothed {_f(r.smoothed[-1], 5)}",
-            _series(f"L=2, {pr.mirror.name}", logt, Q, "log t", "Q_inf(theta_t)")))
-    return rows
-
-
-# ----------------------------------------------------------------------------------------
-
-def _mf8(quick: bool):
-    """Effective neurons of 2-layer ReLU nets trained by mirror descent, per potential."""
-    from numerics.mirror_flow.features import MF8_SETTINGS, digits_data, mf8_runs, xor_data
-    datasets = [("XOR labels on 20-D Gaussian inputs, n = 200", xor_data(200, 20, seed=0))]
-    if not quick:
-        datasets.append(("digits 3 vs 5 (8x8, scikit-learn), n = 365", digits_data(3, 5)))
-    steps = 2000 if quick else 4000
-    label = {s.key: s.label for s in MF8_SETTINGS}
-    rows = []
-    for what, (X, y) in datasets:
-        runs = mf8_runs(X, y, steps=steps)
-        eff = {key: run.metrics["effective_neurons"] for key, run in runs.items()}
-        width = runs["l2"].metrics["units"]
-        note = "; ".join(
-            f"{label[key]}: {_f(run.metrics['effective_neurons'])} effective neurons, active and "
-            f"carrying {_f(run.metrics['active_fraction'], 2)}, weights > 1% of max "
-            f"{_f(run.metrics['large_weight_fraction'], 2)}, loss {_f(run.loss, 2)}"
-            for key, run in runs.items())
-        precision = f"float64 mirror descent, eta 0.5, {width} units, logistic loss"
-        rows.append(_row(f"sparse: effective neurons of {label['l1']} / {label['l2']}, {what}", precision,
-                         f"{steps} steps", _f(eff["l1"] / eff["l2"]),
-                         f"the same ratio for {label['falsifier']}", _f(eff["falsifier"] / eff["l2"]),
-                         note))
-        rows.append(_row(f"dense: effective neurons of {label['l2']} / {label['l4']} (and / "
-                         f"{label['linf']} in the note), {what}", precision, f"{steps} steps",
-                         _f(eff["l2"] / eff["l4"]),
-                         f"the ratio with {label['l1']} in place of {label['l4']}", _f(eff["l2"] / eff["l1"]),
-                         f"{label['l2']} / {label['linf']}: {_f(eff['l2'] / eff['linf'])}"))
-    return rows
-
-
 def mf_evidence(quick: bool = False) -> dict[str, list[dict]]:
-    """Evidence rows for MF-2, MF-3, MF-5 … MF-9 (see the module docstring).
+    """Evidence rows for MF-2 and MF-3 (see the module docstring; MF-5 to MF-9 are
+    experiments of their own).
 
-    ``quick=True``: squared ReLU only, primal route only, shorter horizons (< 20 s);
-    full: < 90 s on one core.
+    ``quick=True``: squared ReLU only, primal route only (< 20 s); full: < 90 s on one core.
     """
     rows2, rows3 = _mf2_mf3(quick)
-    rows5, series, sols = _mf5(quick)
-    rows6 = _mf6(series, sols)
-    rows9 = _mf9(quick, series)
-    return {"MF-2": rows2, "MF-3": rows3, "MF-5": rows5, "MF-6": rows6,
-            "MF-8": _mf8(quick), "MF-9": rows9}
+    return {"MF-2": rows2, "MF-3": rows3}

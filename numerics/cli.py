@@ -322,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="worker processes of the Dask LocalCluster (default: one per core; 1: in this process)")
     ex.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                     help="run the grid on this running Dask scheduler (workers need flowproof installed)")
+    ex.add_argument("--mnist", default=None, metavar="PATH",
+                    help="MF-8 only: add MNIST 3 against 5 from local IDX files (a folder holding "
+                         "train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz], or IMAGES,LABELS); "
+                         "nothing is downloaded")
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     return ap
 
@@ -505,7 +509,17 @@ def _experiment(args) -> int:
         raise UsageError(f"unknown experiment {args.id!r}: expected one of {', '.join(EXPERIMENTS)}")
     if args.scheduler is not None and "://" not in args.scheduler:
         raise UsageError(f"--scheduler must be an address such as tcp://HOST:PORT, got {args.scheduler!r}")
-    out = run_experiment(EXPERIMENTS[args.id], quick=args.quick, fresh=args.fresh, cache=not args.no_cache,
+    experiment = EXPERIMENTS[args.id]
+    if args.mnist is not None:
+        if args.id != "MF-8":
+            raise UsageError("argument --mnist: only for MF-8 (the features of 2-layer ReLU networks)")
+        from numerics.mirror_flow.feature_experiment import feature_experiment, mnist_files
+        try:
+            mnist_files(args.mnist)
+        except ValueError as exc:
+            raise UsageError(f"argument --mnist: {exc}") from None
+        experiment = feature_experiment(mnist=args.mnist)
+    out = run_experiment(experiment, quick=args.quick, fresh=args.fresh, cache=not args.no_cache,
                          workers=args.workers or default_workers(), scheduler=args.scheduler,
                          progress=not args.quiet)
     if args.json:

@@ -110,6 +110,9 @@ def test_cli_lists_runs_and_refuses_bad_input(capsys):
     assert "unknown experiment 'NOPE'" in capsys.readouterr().err
     assert cli.main(["experiment"]) == 2
     assert cli.main(["experiment", "DL-GD", "--scheduler", "localhost"]) == 2
+    assert cli.main(["experiment", "MF-7", "--mnist", "."]) == 2
+    assert cli.main(["experiment", "MF-8", "--mnist", "/no/such/folder"]) == 2
+    assert "argument --mnist: /no/such/folder: not a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["experiment", "DL-GD", "--workers", "0"])
     assert cli.main(["experiment", "DL-GD", "--quick", "--workers", "1", "--json", "-q"]) == 0

@@ -70,29 +70,29 @@ def loss_claims(text: str, *, prefix: str = "LOSS") -> list[Claim]:
     plus_norm = lambda v: f_of(v) + sum(x**2 for x in v)  # noqa: E731 — degree-0 dropped
 
     def degree_zero_steps():
-        return [Step(f.xreplace({x: _c * x for x in w}), f, "f is homogeneous of degree 0",
-                     label="f(cw) = f(w), c > 0"),
-                Step(obj.euler_product(f, w), 0, "d/dc f(cw) = 0 at c = 1 (Euler)",
-                     label="<w, grad f(w)> = 0", display=r"\langle w, \nabla f(w)\rangle")]
+        return [Step(f.xreplace({x: _c * x for x in w}), f, "$f$ is homogeneous of degree 0",
+                     label="$f(cw) = f(w)$, $c > 0$"),
+                Step(obj.euler_product(f, w), 0, r"$\frac{d}{dc} f(cw) = 0$ at $c = 1$ (Euler)",
+                     label=r"$\langle w, \nabla f(w)\rangle = 0$", display=r"\langle w, \nabla f(w)\rangle")]
 
     def conservation_steps():
-        return [Step(_dQ_dt_explicit(L, d, f_of, True)[0], 0, "dQ/dt = -2<w, grad f> = 0 (DL-5)",
-                     label=f"dQ/dt = 0 along the balanced layer flow, L = {L}, d = {d}",
+        return [Step(_dQ_dt_explicit(L, d, f_of, True)[0], 0, r"$\frac{dQ}{dt} = -2\langle w, \nabla f\rangle = 0$ (DL-5)",
+                     label=rf"$\frac{{dQ}}{{dt}} = 0$ along the balanced layer flow, $L = {L}$, $d = {d}$",
                      display=r"\frac{d}{dt}\sum_i |w_i|^{2/L}") for L in (2, 3)]
 
     statement = f"The loss $f(w) = {sp.latex(f)}$"
     return [
-        Claim(f"{prefix}-1", f"Your loss is degree-0 homogeneous: f = {sp.sstr(f)}",
+        Claim(f"{prefix}-1", f"Your loss is degree-0 homogeneous: $f = {sp.latex(f)}$",
               statement + " is homogeneous of degree 0: $f(cw) = f(w)$ and $\\langle w, \\nabla f(w)\\rangle = 0$.",
-              [("degree-0", "f(cw) = f(w) for every c > 0")], degree_zero_steps,
-              [Falsifier("degree-0", "the loss plus ||w||^2",
+              [("degree-0", "$f(cw) = f(w)$ for every $c > 0$")], degree_zero_steps,
+              [Falsifier("degree-0", r"the loss plus $\|w\|^2$",
                          lambda: Step(obj.euler_product(plus_norm(w), w), 0, "Euler"))]),
-        Claim(f"{prefix}-2", f"Balanced layer flows conserve the 2/L quasi-norm for your loss",
+        Claim(f"{prefix}-2", "Balanced layer flows conserve the $2/L$ quasi-norm for your loss",
               statement + ": along gradient flow on balanced $L$-layer diagonal networks, "
               r"$Q = \sum_i |w_i|^{2/L}$ is conserved ($L = 2, 3$).",
-              [("balanced", "balanced initialization"), ("degree-0", "f is degree-0")], conservation_steps,
-              [Falsifier("balanced", "unbalanced layers, L = 3",
-                         lambda: Step(_dQ_dt_explicit(3, d, f_of, False)[0], 0, "Q conserved"))]),
+              [("balanced", "balanced initialization"), ("degree-0", "$f$ is degree-0")], conservation_steps,
+              [Falsifier("balanced", "unbalanced layers, $L = 3$",
+                         lambda: Step(_dQ_dt_explicit(3, d, f_of, False)[0], 0, "$Q$ conserved"))]),
     ]
 
 

@@ -72,11 +72,19 @@ class ModelError(ValueError):
 @dataclass(frozen=True)
 class Model:
     """``θ ↦ φ(θ)``: the parameters ``params`` (sympy Symbols, the order of ``θ``) and the
-    outputs ``outputs`` (sympy expressions in them); ``note`` says what the model assumes."""
+    outputs ``outputs`` (sympy expressions in them); ``note`` says what the model assumes;
+    ``display_name`` is the name as mixed text (prose with ``$…$`` math) for reports, when it
+    has math (``name`` stays the plain key that the CLI prints and numerics use)."""
     name: str
     params: tuple
     outputs: tuple
     note: str = ""
+    display_name: str = ""
+
+    @property
+    def tex_name(self) -> str:
+        """The name for report titles and labels: ``display_name``, else the plain ``name``."""
+        return self.display_name or self.name
 
     def __post_init__(self):
         params, outputs = tuple(self.params), tuple(sp.sympify(e) for e in self.outputs)
@@ -134,14 +142,16 @@ def diagonal_net(depth: int, dim: int) -> Model:
     ``u_{1,i}² − u_{l,i}²``."""
     U = _matrix("u", depth, dim)
     outputs = [sp.Mul(*U[:, i]) for i in range(dim)]
-    return Model(f"diagonal net L={depth}, d={dim}", tuple(U), tuple(outputs))
+    return Model(f"diagonal net L={depth}, d={dim}", tuple(U), tuple(outputs),
+                 display_name=f"diagonal net $L = {depth}$, $d = {dim}$")
 
 
 def squared_difference(dim: int) -> Model:
     """``φ = u ⊙ u − v ⊙ v``: one law per coordinate."""
     u, v = _vector("u", dim), _vector("v", dim)
     return Model(f"model u*u - v*v, d={dim}", tuple(u) + tuple(v),
-                 tuple(u[i] ** 2 - v[i] ** 2 for i in range(dim)))
+                 tuple(u[i] ** 2 - v[i] ** 2 for i in range(dim)),
+                 display_name=rf"model $u \odot u - v \odot v$, $d = {dim}$")
 
 
 _LAYER_LETTERS = "abcdefgh"
@@ -186,7 +196,8 @@ def symmetric_factorization(n: int, r: int) -> Model:
     U = _matrix("u", n, r)
     P = U * U.T
     return Model(f"U U^T, n={n}, r={r}", tuple(U),
-                 tuple(sp.expand(P[i, j]) for i in range(n) for j in range(i, n)))
+                 tuple(sp.expand(P[i, j]) for i in range(n) for j in range(i, n)),
+                 display_name=rf"$UU^\top$, $n = {n}$, $r = {r}$")
 
 
 #: name -> (builder, the size arguments it takes) for the CLI
@@ -418,7 +429,7 @@ def law_claim(model: Model, law: sp.Expr, fields: Sequence[sp.Matrix], *, label:
 
     def steps():
         return [Step(_inner(grad, f), sp.Integer(0), f"conserved along the field $\\chi_{{{j + 1}}}$",
-                     domain=domain, label=f"h along field {j + 1}",
+                     domain=domain, label=f"$h$ along field {j + 1}",
                      display=f"\\langle \\nabla h, \\chi_{{{j + 1}}} \\rangle") for j, f in enumerate(fields)]
 
     def falsifier():
@@ -426,12 +437,12 @@ def law_claim(model: Model, law: sp.Expr, fields: Sequence[sp.Matrix], *, label:
         prods = [sp.expand((bad_grad.T * f)[0]) for f in fields]
         j = next((k for k, p in enumerate(prods) if p != 0), 0)
         return Step(_inner(bad_grad, fields[j]), sp.Integer(0), "a quantity that is not conserved",
-                    domain=domain, label=f"q along field {j + 1}",
+                    domain=domain, label=f"$q$ along field {j + 1}",
                     display=f"\\langle \\nabla q, \\chi_{{{j + 1}}} \\rangle")
 
-    return Claim(id=f"LAW-{label or 1}", title=f"{sp.sstr(law)} is conserved ({model.name})",
-                 statement=f"h = {sp.sstr(law)} satisfies <grad h, chi> = 0 for every generating field",
-                 assumptions=[("model", model.name)], derive=steps,
+    return Claim(id=f"LAW-{label or 1}", title=f"${sp.latex(law)}$ is conserved ({model.tex_name})",
+                 statement=rf"$h = {sp.latex(law)}$ satisfies $\langle\nabla h, \chi\rangle = 0$ for every generating field",
+                 assumptions=[("model", model.tex_name)], derive=steps,
                  falsifiers=[Falsifier("the law", f"$q = {sp.latex(bad)}$", falsifier)], group="LAW")
 
 

@@ -84,7 +84,7 @@ def _euler_step(loss_name: str, d: int) -> Step:
     """⟨w, ∇f(w)⟩ = 0 at a free point ``w`` of R^d (DL-1), the last step of several proofs."""
     w = obj.effective_vector(d)
     return Step(obj.euler_product(obj.loss(loss_name, w), w), 0, "DL-1 (Euler): the loss is degree-0",
-                label=f"<w, grad f(w)> = 0, {loss_name}, d={d}", display=r"\langle w, \nabla f(w)\rangle")
+                label=rf"$\langle w, \nabla f(w)\rangle = 0$, {loss_name}, $d = {d}$", display=r"\langle w, \nabla f(w)\rangle")
 
 
 # ----------------------------------------------------------------------------- DL-1
@@ -95,11 +95,11 @@ def _dl1_steps():
     for name in obj.DEGREE_ZERO:
         f = obj.loss(name, w)
         f_scaled = f.xreplace({wi: c * wi for wi in w})
-        steps.append(Step(f_scaled, f, f"{name}: the factor c^2 cancels in the ratio", label=f"{name}: f(cw) = f(w)"))
+        steps.append(Step(f_scaled, f, f"{name}: the factor $c^2$ cancels in the ratio", label=f"{name}: $f(cw) = f(w)$"))
         steps += chain(
             obj.euler_product(f, w),
-            (sp.diff(f_scaled, c).subs(c, 1), "chain rule: d/dc f(cw) at c = 1", f"{name}: Euler"),
-            (sp.Integer(0), "f(cw) does not depend on c (previous step)", f"{name}: <w, grad f> = 0"),
+            (sp.diff(f_scaled, c).subs(c, 1), r"chain rule: $\frac{d}{dc} f(cw)$ at $c = 1$", f"{name}: Euler"),
+            (sp.Integer(0), "$f(cw)$ does not depend on $c$ (previous step)", rf"{name}: $\langle w, \nabla f\rangle = 0$"),
             display=r"\langle w, \nabla f(w)\rangle",
         )
     return steps
@@ -118,8 +118,8 @@ DL1 = Claim(
     assumptions=[("scale-invariance", "the loss is a ratio of two quadratic forms (no ridge, no data-fit term)")],
     derive=_dl1_steps,
     falsifiers=[
-        Falsifier("scale-invariance", "Dorfer's ridge-regularized ratio, r > 0", _euler_fails("ridge_fisher")),
-        Falsifier("scale-invariance", "square loss 1/2||Xw - y||^2", _euler_fails("square")),
+        Falsifier("scale-invariance", "Dorfer's ridge-regularized ratio, $r > 0$", _euler_fails("ridge_fisher")),
+        Falsifier("scale-invariance", r"square loss $\frac12\|Xw - y\|^2$", _euler_fails("square")),
         Falsifier("scale-invariance", "exponential loss", _euler_fails("exponential")),
     ],
 )
@@ -131,18 +131,18 @@ def _dl2_steps():
     udot_l, udot_k = -g * w_sym / u_l, -g * w_sym / u_k  # Π_{j≠l} u_j = w / u_l
     steps = chain(
         time_derivative(u_l**2, [sp.Matrix([u_l])], [sp.Matrix([udot_l])]),
-        (-2 * g * w_sym, "gradient flow: u_l * (product of the other layers) = w, the same for every l",
-         "d/dt u_{l,i}^2 = -2 g_i w_i"),
+        (-2 * g * w_sym, r"gradient flow: $u_l \cdot$ (product of the other layers) $= w$, the same for every $l$",
+         r"$\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$"),
         display=r"\frac{d}{dt} u_{l,i}^2",
     )
     steps.append(Step(time_derivative(u_l**2 - u_k**2, [sp.Matrix([u_l, u_k])], [sp.Matrix([udot_l, udot_k])]), 0,
-                      "the right side does not depend on l", label="symbolic L: balance conserved",
+                      "the right side does not depend on $l$", label="symbolic $L$: balance conserved",
                       display=r"\frac{d}{dt}(u_{l,i}^2 - u_{k,i}^2)"))
     for L_ in range(2, MAX_DEPTH + 1):
         U, w, g_vec, V, _ = _explicit_layer_flow(L_, 2, None, balanced=False)
         gaps = sp.Matrix([U[0][i] ** 2 - U[j][i] ** 2 for j in range(1, L_) for i in range(2)])
         steps.append(Step(time_derivative(gaps, U, V), sp.zeros(*gaps.shape),
-                          "differentiate along the explicit layer flow", label=f"L={L_}, d=2, any init",
+                          "differentiate along the explicit layer flow", label=f"$L = {L_}$, $d = 2$, any init",
                           display=r"\frac{d}{dt}(u_{1,i}^2 - u_{l,i}^2)_{l,i}"))
     return steps
 
@@ -160,7 +160,7 @@ DL2 = Claim(
     r"does not depend on $l$; balanced stays balanced: $u_{l,i}(t)^2 = |w_i(t)|^{2/L}$.",
     assumptions=[("same-flow", "every layer follows the gradient flow with the same rate")],
     derive=_dl2_steps,
-    falsifiers=[Falsifier("same-flow", "per-layer learning rates eta_1 != eta_2", _dl2_rates_falsifier)],
+    falsifiers=[Falsifier("same-flow", r"per-layer learning rates $\eta_1 \ne \eta_2$", _dl2_rates_falsifier)],
 )
 
 
@@ -178,14 +178,14 @@ def _norm_derivative(loss_name: str | None, d: int = DIM):
 def _dl3_steps():
     u, w, g_vec, derivative = _norm_derivative(None)
     steps = [
-        Step(derivative, -2 * (w.T * g_vec)[0], "u_{l,i} * (product of the other layers) = w_i",
-             label="d/dt ||u_l||^2 = -2<w, g>", display=r"\frac{d}{dt}\|u_l\|^2"),
+        Step(derivative, -2 * (w.T * g_vec)[0], r"$u_{l,i} \cdot$ (product of the other layers) $= w_i$",
+             label=r"$\frac{d}{dt}\|u_l\|^2 = -2\langle w, g\rangle$", display=r"\frac{d}{dt}\|u_l\|^2"),
         _euler_step("fisher", DIM),
     ]
     U, w3, g3, V, _ = _explicit_layer_flow(3, 2, "fisher", balanced=False)
     norms = sp.Matrix([(Ul.T * Ul)[0] for Ul in U])
     steps.append(Step(time_derivative(norms, U, V), sp.zeros(3, 1), "explicit layers, no balance assumed",
-                      label="L=3, d=2, unbalanced, Fisher", display=r"\frac{d}{dt}(\|u_l\|^2)_{l}"))
+                      label="$L = 3$, $d = 2$, unbalanced, Fisher", display=r"\frac{d}{dt}(\|u_l\|^2)_{l}"))
     return steps
 
 
@@ -213,8 +213,8 @@ def dl4_instance(L_: int, d: int, *, balanced: bool = True, exponent=None) -> St
     return Step(
         time_derivative(w, U, V).xreplace(subs),
         reduced_field(w, g_vec, L_, exponent).xreplace(subs),
-        "differentiate w = u_1 * ... * u_L along the layer flow",
-        label=f"L={L_}, d={d}" + ("" if balanced else ", unbalanced"),
+        r"differentiate $w = u_1 \odot \dots \odot u_L$ along the layer flow",
+        label=f"$L = {L_}$, $d = {d}$" + ("" if balanced else ", unbalanced"),
         display=r"\dot w",
     )
 
@@ -225,20 +225,20 @@ def _dl4_steps():
     others = w / u_l
     steps = chain(
         sp.Sum((-g * others) * others, (l, 1, L)),
-        (sp.Sum(-g * s ** (2 * L - 2), (l, 1, L)), "balanced: (w/u_l)^2 = s^(2L-2), signs square to 1",
+        (sp.Sum(-g * s ** (2 * L - 2), (l, 1, L)), "balanced: $(w/u_l)^2 = s^{2L-2}$, signs square to 1",
          "product rule + layer flow"),
-        (-L * g * s ** (2 * L - 2), "the summand does not depend on l"),
-        (-L * sp.Abs(w) ** (2 - 2 / L) * g, "|w| = s^L", "w' = -L |w|^(2-2/L) g"),
+        (-L * g * s ** (2 * L - 2), "the summand does not depend on $l$"),
+        (-L * sp.Abs(w) ** (2 - 2 / L) * g, "$|w| = s^L$", r"$\dot w = -L\,|w|^{2-2/L} \odot g$"),
         display=r"\dot w_i = \sum_{l=1}^{L} \dot u_{l,i} \prod_{k\neq l} u_{k,i}",
     )
     w_dot = -L * t ** (2 - 2 / L) * g  # DL-4 with w = σ t, t = |w|
     t_dot = sigma * w_dot
     two = {L: 2}
     steps.append(Step((sp.diff(sp.log(t), t) * t_dot).subs(two), -2 * sigma * g,
-                      "d/dt log|w| = w'/w", label="L=2: exponentiated gradient",
+                      r"$\frac{d}{dt}\log|w| = \dot w/w$", label="$L = 2$: exponentiated gradient",
                       display=r"\frac{d}{dt}\log|w_i|\ (L=2)"))
     steps.append(Step(sp.diff(t ** ((2 - L) / L), t) * t_dot, (L - 2) * sigma * g,
-                      "d/dt |w|^((2-L)/L) by the chain rule", label="L>2 form",
+                      r"$\frac{d}{dt}|w|^{(2-L)/L}$ by the chain rule", label="$L > 2$ form",
                       display=r"\frac{d}{dt}|w_i|^{(2-L)/L}"))
     steps += [dl4_instance(L_, d) for L_ in range(1, MAX_DEPTH + 1) for d in range(1, MAX_DIM + 1)]
     return steps
@@ -250,9 +250,9 @@ DL4 = Claim(
     statement=r"$\dot w = -L\,|w|^{2-2/L} \odot \nabla f(w)$ for symbolic $L$; $L=2$: "
     r"$\frac{d}{dt}\log|w_i| = -2\,\mathrm{sign}(w_i) g_i$; $L>2$: "
     r"$\frac{d}{dt}|w_i|^{(2-L)/L} = (L-2)\,\mathrm{sign}(w_i) g_i$.",
-    assumptions=[("balanced", "|u_{l,i}(0)| = |u_{k,i}(0)| for all l, k, i")],
+    assumptions=[("balanced", "$|u_{l,i}(0)| = |u_{k,i}(0)|$ for all $l, k, i$")],
     derive=_dl4_steps,
-    falsifiers=[Falsifier("balanced", "generic layers at L=3, d=2", lambda: dl4_instance(3, 2, balanced=False))],
+    falsifiers=[Falsifier("balanced", "generic layers at $L = 3$, $d = 2$", lambda: dl4_instance(3, 2, balanced=False))],
 )
 
 
@@ -263,35 +263,36 @@ def _dl5_steps():
     s_dot = sp.Matrix([-signs[i] * g_vec[i] * mags[i] ** (L - 1) for i in range(DIM)])  # ε_l u̇_l
     Q = quasi_norm(w, L)
     steps = [Step(time_derivative(Q, [mags], [s_dot]), -2 * (w.T * g_vec)[0],
-                  "|w_i|^(2/L) = s_i^2 and s_i' = -sign(w_i) g_i s_i^(L-1)", label="dQ/dt = -2<w, g>, symbolic L",
+                  r"$|w_i|^{2/L} = s_i^2$ and $\dot s_i = -\mathrm{sign}(w_i)\, g_i s_i^{L-1}$",
+                  label=r"$\frac{dQ}{dt} = -2\langle w, g\rangle$, symbolic $L$",
                   display=r"\frac{d}{dt}\sum_i |w_i|^{2/L}")]
     layer_norm = sum((sign(f"k{i + 1}") * mags[i]) ** 2 for i in range(DIM))
-    steps.append(Step(layer_norm, Q, "u_{l,i} = eps_{l,i} s_i", label="Q = ||u_l||^2 for every l",
+    steps.append(Step(layer_norm, Q, r"$u_{l,i} = \varepsilon_{l,i} s_i$", label=r"$Q = \|u_l\|^2$ for every $l$",
                       display=r"\|u_l\|^2"))
     for L_ in range(1, MAX_DEPTH + 1):
         for d in range(1, MAX_DIM + 1):
             derivative, euler = _dQ_dt_explicit(L_, d, None, True)
-            steps.append(Step(derivative, -2 * euler, "differentiate Q along the explicit layer flow",
-                              label=f"dQ/dt = -2<w, g>, L={L_}, d={d}", display=r"\frac{d}{dt}Q"))
+            steps.append(Step(derivative, -2 * euler, "differentiate $Q$ along the explicit layer flow",
+                              label=rf"$\frac{{dQ}}{{dt}} = -2\langle w, g\rangle$, $L = {L_}$, $d = {d}$", display=r"\frac{d}{dt}Q"))
     steps += [_euler_step("fisher", d) for d in range(1, MAX_DIM + 1)]
     return steps
 
 
 def _dl5_falsifier(loss_name: str, balanced: bool):
-    return lambda: Step(_dQ_dt_explicit(3, 2, loss_name, balanced)[0], 0, "Q conserved")
+    return lambda: Step(_dQ_dt_explicit(3, 2, loss_name, balanced)[0], 0, "$Q$ conserved")
 
 
 DL5 = Claim(
     id="DL-5",
-    title="The 2/L quasi-norm is conserved (the seed's headline)",
+    title="The $2/L$ quasi-norm is conserved (the seed's headline)",
     statement=r"Balanced initialization and a degree-0 loss: $Q(w) = \sum_i |w_i|^{2/L} = \|w\|_{2/L}^{2/L}$ "
     r"is constant along the flow, and equals $\|u_l\|^2$ for every layer $l$.",
     assumptions=[("balanced", "balanced initialization"), ("degree-0", "degree-0 homogeneous loss")],
     derive=_dl5_steps,
     falsifiers=[
-        Falsifier("balanced", "generic layers, L=3, d=2, Fisher", _dl5_falsifier("fisher", False)),
-        Falsifier("degree-0", "square loss, balanced, L=3, d=2", _dl5_falsifier("square", True)),
-        Falsifier("degree-0", "ridge Fisher, balanced, L=3, d=2", _dl5_falsifier("ridge_fisher", True)),
+        Falsifier("balanced", "generic layers, $L = 3$, $d = 2$, Fisher", _dl5_falsifier("fisher", False)),
+        Falsifier("degree-0", "square loss, balanced, $L = 3$, $d = 2$", _dl5_falsifier("square", True)),
+        Falsifier("degree-0", "ridge Fisher, balanced, $L = 3$, $d = 2$", _dl5_falsifier("ridge_fisher", True)),
     ],
 )
 
@@ -310,8 +311,8 @@ def _mirror_step(potential_depth, flow_depth, domain=None) -> Step:
     flow_depth = sp.sympify(flow_depth)
     w_dot = -flow_depth * t ** (2 - 2 / flow_depth) * g
     phi2 = sp.diff(_mirror_potential(potential_depth), t, 2)
-    return Step(phi2 * w_dot, -g, "chain rule: d/dt Phi'(w) = Phi''(w) w'",
-                domain=domain or {}, label=f"mirror flow, depth {potential_depth}",
+    return Step(phi2 * w_dot, -g, r"chain rule: $\frac{d}{dt}\Phi'(w) = \Phi''(w)\,\dot w$",
+                domain=domain or {}, label=f"mirror flow, depth ${sp.latex(sp.sympify(potential_depth))}$",
                 display=r"\frac{d}{dt}\Phi'(w_i) = \Phi''(w_i)\,\dot w_i")
 
 
@@ -319,12 +320,12 @@ def _dl6_steps():
     deep = {L: integers(3, 9)}
     return [
         Step(sp.diff(_mirror_potential(L), t, 2), 1 / (L * t ** (2 - 2 / L)), "differentiate twice",
-             domain=deep, label="Phi'' for L > 2"),
-        Step(sp.diff(_mirror_potential(2), t, 2), 1 / (2 * t), "differentiate twice", label="Phi'' for L = 2"),
+             domain=deep, label=r"$\Phi''$ for $L > 2$"),
+        Step(sp.diff(_mirror_potential(2), t, 2), 1 / (2 * t), "differentiate twice", label=r"$\Phi''$ for $L = 2$"),
         _mirror_step(L, L, deep),
         _mirror_step(2, 2),
         Step(_mirror_potential(L), -L / (2 * (L - 2)) * quasi_norm(sp.Matrix([sigma * t]), L),
-             "|w|^(2/L) = t^(2/L)", domain=deep, label="Phi = -L/(2(L-2)) Q"),
+             "$|w|^{2/L} = t^{2/L}$", domain=deep, label=r"$\Phi = -\frac{L}{2(L-2)}\, Q$"),
     ]
 
 
@@ -351,11 +352,11 @@ def _field_over_w(depth):
 def _dl7_steps():
     deep = n + 2
     return [
-        Step(_field_over_w(deep), -sigma * deep * t ** (1 - sp.Integer(2) / deep) * g, "w = sign(w) |w|",
-             label="V_i / w_i = -L sign(w_i) |w_i|^(1-2/L) g_i", display=r"V_i / w_i"),
-        Step(1 - sp.Integer(2) / deep, 0, "L >= 2", relation=">=", label="exponent 1 - 2/L >= 0"),
+        Step(_field_over_w(deep), -sigma * deep * t ** (1 - sp.Integer(2) / deep) * g, r"$w = \mathrm{sign}(w)\,|w|$",
+             label=r"$V_i / w_i = -L\,\mathrm{sign}(w_i)\,|w_i|^{1-2/L} g_i$", display=r"V_i / w_i"),
+        Step(1 - sp.Integer(2) / deep, 0, r"$L \ge 2$", relation=">=", label=r"exponent $1 - 2/L \ge 0$"),
         Step(sp.Limit(-deep * t ** (2 - sp.Integer(2) / deep) * g, t, 0, "+"), 0,
-             "exponent 2 - 2/L > 0", label="V_i -> 0 as w_i -> 0"),
+             "exponent $2 - 2/L > 0$", label=r"$V_i \to 0$ as $w_i \to 0$"),
     ]
 
 
@@ -364,10 +365,10 @@ DL7 = Claim(
     title="Orthant invariance (symbolic part)",
     statement=r"For $L \ge 2$ the field $V_i = -L|w_i|^{2-2/L} g_i$ vanishes at $w_i = 0$ and $V_i/w_i$ is "
     r"bounded where $g$ is, so (Gronwall) $|w_i(t)| \ge |w_i(0)|e^{-Ct}$: no coordinate changes sign.",
-    assumptions=[("depth>=2", "L >= 2")],
+    assumptions=[("depth ≥ 2", r"$L \ge 2$")],
     derive=_dl7_steps,
-    falsifiers=[Falsifier("depth>=2", "L = 1 (plain gradient flow)",
-                          lambda: Step(1 - sp.Integer(2) / 1, 0, "exponent 1 - 2/L >= 0", relation=">="))],
+    falsifiers=[Falsifier("depth ≥ 2", "$L = 1$ (plain gradient flow)",
+                          lambda: Step(1 - sp.Integer(2) / 1, 0, r"exponent $1 - 2/L \ge 0$", relation=">="))],
     scope="symbolic part; the trajectory statements (no sign change, the orthant trap) are simulated by numerics",
 )
 
@@ -388,15 +389,15 @@ def _dl8_steps():
     one = s * (1 - eta * sigma * g * s ** (L - 2))
     steps = [
         Step(eps * s - eta * g * (sigma * s**L) / (eps * s), eps * (s - eta * sigma * g * s ** (L - 1)),
-             "u_l' = u_l - eta g * (w / u_l), signs square to 1", label="one GD step on layer l"),
-        Step((eps * one) ** 2, one**2, "eps^2 = 1: the same for every l", label="balance preserved exactly"),
+             r"$u_l' = u_l - \eta\, g\,(w / u_l)$, signs square to 1", label="one GD step on layer $l$"),
+        Step((eps * one) ** 2, one**2, r"$\varepsilon^2 = 1$: the same for every $l$", label="balance preserved exactly"),
     ]
     steps += chain(
         Q_gain,
         (sum((new_mags[i] ** 2 - mags[i] ** 2 for i in range(DIM)), sp.Integer(0)),
-         "|w_i'|^(2/L) = s_i'^2 and |w_i|^(2/L) = s_i^2", "Q' - Q = sum s_i'^2 - s_i^2"),
+         "$|w_i'|^{2/L} = s_i'^2$ and $|w_i|^{2/L} = s_i^2$", r"$Q' - Q = \sum_i (s_i'^2 - s_i^2)$"),
         (-2 * eta * (w.T * g_vec)[0] + increment, "expand the square",
-         "Q' - Q = -2 eta <w,g> + eta^2 sum g^2 |w|^(2-2/L)"),
+         r"$Q' - Q = -2\eta\,\langle w, g\rangle + \eta^2 \sum_i g_i^2 |w_i|^{2-2/L}$"),
         display=r"Q_{t+1} - Q_t",
     )
     steps.append(_euler_step("fisher", DIM))
@@ -410,7 +411,7 @@ def _dl8_falsifier():
 
 DL8 = Claim(
     id="DL-8",
-    title="Discrete gradient descent: the quasi-norm grows by exactly eta^2 sum g^2 |w|^(2-2/L)",
+    title=r"Discrete gradient descent: the quasi-norm grows by exactly $\eta^2 \sum_i g_i^2 |w_i|^{2-2/L}$",
     statement=r"One GD step of size $\eta$ on the layers from an exactly balanced point, degree-0 loss: "
     r"$Q_{t+1} = Q_t + \eta^2\sum_i g_i^2|w_i|^{2-2/L}$ exactly, and balance is preserved exactly.",
     assumptions=[("degree-0", "degree-0 homogeneous loss"), ("balanced", "exactly balanced point")],
@@ -442,27 +443,27 @@ def _dl9_steps():
     gap2, (u1, u2) = _amgm_gap(2, False)
     squares = sum(((sp.Abs(u1[i]) - sp.Abs(u2[i])) ** 2 / 2 for i in range(2)), sp.Integer(0))
     return [
-        Step(_bernoulli(), (tau - 1) ** 2 * bernoulli_sum, "factor the double root at tau = 1",
-             label="Bernoulli: tau^(n+1) - (n+1) tau + n = (tau-1)^2 B_n(tau)"),
-        Step(bernoulli_sum, 0, "a sum of non-negative terms", relation=">=", label="B_n(tau) >= 0"),
+        Step(_bernoulli(), (tau - 1) ** 2 * bernoulli_sum, r"factor the double root at $\tau = 1$",
+             label=r"Bernoulli: $\tau^{n+1} - (n+1)\,\tau + n = (\tau-1)^2 B_n(\tau)$"),
+        Step(bernoulli_sum, 0, "a sum of non-negative terms", relation=">=", label=r"$B_n(\tau) \ge 0$"),
         Step((n * G + G * tau ** (n + 1)) / (n + 1) - G * tau, G * _bernoulli() / (n + 1),
-             "x_{n+1} = G tau^(n+1): AM-GM for n+1 terms from n terms (induction step)",
+             r"$x_{n+1} = G\tau^{n+1}$: AM-GM for $n+1$ terms from $n$ terms (induction step)",
              label="induction step"),
-        Step(gap2, squares, "complete the square per coordinate", label="L=2: mean ||u_l||^2 - Q as squares",
+        Step(gap2, squares, "complete the square per coordinate", label=r"$L = 2$: mean $\|u_l\|^2 - Q$ as squares",
              display=r"\tfrac12(\|u_1\|^2 + \|u_2\|^2) - Q(w)"),
-        Step(squares, 0, "a sum of squares", relation=">=", label="L=2: Q <= mean ||u_l||^2"),
-        Step(_amgm_gap(3, True)[0], 0, "all layers equal in modulus", label="equality when balanced, L=3"),
+        Step(squares, 0, "a sum of squares", relation=">=", label=r"$L = 2$: $Q \le$ mean $\|u_l\|^2$"),
+        Step(_amgm_gap(3, True)[0], 0, "all layers equal in modulus", label="equality when balanced, $L = 3$"),
     ]
 
 
 DL9 = Claim(
     id="DL-9",
-    title="Unbalanced initialization: Q is bounded by the mean layer norm (AM-GM)",
+    title="Unbalanced initialization: $Q$ is bounded by the mean layer norm (AM-GM)",
     statement=r"$Q(w(t)) \le \frac1L\sum_l\|u_l(0)\|^2$ (the layer norms are conserved, DL-3), with equality iff "
     r"balanced; $u_{l,i}^2 - u_{k,i}^2$ and $\|u_l\|^2$ are the conserved quantities (DL-2, DL-3).",
     assumptions=[("balanced", "equality needs a balanced point")],
     derive=_dl9_steps,
-    falsifiers=[Falsifier("balanced", "generic layers, L=3: equality", lambda: Step(_amgm_gap(3, False)[0], 0,
+    falsifiers=[Falsifier("balanced", "generic layers, $L = 3$: equality", lambda: Step(_amgm_gap(3, False)[0], 0,
                                                                                  "equality in AM-GM"))],
 )
 
@@ -481,22 +482,22 @@ def _stationarity(rank_one: bool) -> sp.Expr:
 
 def _dl10_steps():
     return [
-        Step(_stationarity(True), sp.zeros(2, 1), "two classes: Sigma_b = delta delta^T",
-             label="grad J(Sigma_w^-1 delta) = 0"),
+        Step(_stationarity(True), sp.zeros(2, 1), r"two classes: $\Sigma_b = \delta\delta^\top$",
+             label=r"$\nabla J(\Sigma_w^{-1}\delta) = 0$"),
         Step(quasi_norm(sp.Matrix([c * t]), L), sp.Abs(c) ** (2 / L) * quasi_norm(sp.Matrix([t]), L),
-             "|c w|^(2/L) = |c|^(2/L) |w|^(2/L)", label="Q(cw) = |c|^(2/L) Q(w): Q picks the point on the ray"),
+             "$|cw|^{2/L} = |c|^{2/L} |w|^{2/L}$", label="$Q(cw) = |c|^{2/L} Q(w)$: $Q$ picks the point on the ray"),
     ]
 
 
 DL10 = Claim(
     id="DL-10",
-    title="What conservation does not do: optima are rays, Q picks the point on the ray",
+    title="What conservation does not do: optima are rays, $Q$ picks the point on the ray",
     statement=r"For two classes with $\Sigma_w \succ 0$ the optimal direction $\Sigma_w^{-1}(\mu_1-\mu_2)$ is "
     r"unique; $Q$ only fixes where on the ray the flow ends. Depth-dependent feature selection must come from "
     r"the orthant constraint (DL-7), degenerate optima or the trajectory.",
-    assumptions=[("two-class", "Sigma_b has rank one")],
+    assumptions=[("two-class", r"$\Sigma_b$ has rank one")],
     derive=_dl10_steps,
-    falsifiers=[Falsifier("two-class", "a generic symmetric Sigma_b",
+    falsifiers=[Falsifier("two-class", r"a generic symmetric $\Sigma_b$",
                           lambda: Step(_stationarity(False), sp.zeros(2, 1), "stationary point"))],
     scope="symbolic part; the numerical demonstration is in numerics",
 )

@@ -43,6 +43,11 @@ class LawSetting:
     def flow(self) -> str:
         return "gradient flow" if self.potential is None else f"mirror flow ({self.potential().name})"
 
+    @property
+    def flow_tex(self) -> str:
+        """:attr:`flow` as mixed text for reports (the potential's math typeset)."""
+        return "gradient flow" if self.potential is None else f"mirror flow ({self.potential().tex_name})"
+
 
 _MARCOTTE = "Marcotte, Gribonval and Peyré, NeurIPS 2023"
 _BALANCE = "conjecture: MF-2's balance, one law per hidden neuron, is the only law"
@@ -82,15 +87,15 @@ def _claim(setting: LawSetting) -> Claim:
             law = law_claim(model, h, fields, label=str(k), positive=potential is not None)
             for step in law.derive():
                 out.append(Step(step.lhs, step.rhs, f"$h_{{{k}}} = {sp.latex(h)}$ is {step.reason}",
-                                domain=step.domain, label=f"h{k} {step.label[2:]}",
+                                domain=step.domain, label=step.label.replace("$h$", f"$h_{{{k}}}$", 1),
                                 display=step.display.replace("h,", f"h_{{{k}}},")))
         out.append(Step(sp.Integer(result.count), sp.Integer(setting.predicted),
                         "laws found by the exact ansatz, verified and independent (lower bound)",
                         label="laws found = predicted"))
         out.append(Step(sp.Integer(result.upper_bound), sp.Integer(setting.predicted),
-                        f"D - rank of the Lie brackets at a rational point = {model.dim} - {result.lie_rank}"
+                        rf"$D - \mathrm{{rank}}$ of the Lie brackets at a rational point $= {model.dim} - {result.lie_rank}$"
                         + ("" if result.rank_exact else " (proven ball lower bound on the rank)")
-                        + " (upper bound)", label="D - Lie rank = predicted"))
+                        + " (upper bound)", label=r"$D - \text{Lie rank}$ = predicted"))
         return out
 
     def falsifier():
@@ -103,13 +108,13 @@ def _claim(setting: LawSetting) -> Claim:
     model = setting.build()
     return register(Claim(
         id=setting.id,
-        title=f"{setting.predicted} conservation laws of {setting.flow} on the {model.name}",
-        statement=(f"For every loss, {setting.flow} on the {model.name} ($D = {model.dim}$) has exactly "
+        title=f"{setting.predicted} conservation laws of {setting.flow_tex} on the {model.tex_name}",
+        statement=(f"For every loss, {setting.flow_tex} on the {model.tex_name} ($D = {model.dim}$) has exactly "
                    f"{setting.predicted} functionally independent conservation laws near a generic point"
                    + (" of the positive orthant" if setting.potential else "")
                    + f" ({setting.source}); the laws are found and the count certified."),
-        assumptions=[("model", model.name + (f"; {model.note}" if model.note else "")),
-                     ("flow", setting.flow)],
+        assumptions=[("model", model.tex_name + (f"; {model.note}" if model.note else "")),
+                     ("flow", setting.flow_tex)],
         derive=steps,
         falsifiers=[Falsifier("conservation", r"$q = \sum_i \theta_i^2$, not a law", falsifier)],
         group="LAW",

@@ -153,18 +153,19 @@ def _mf1_generic_steps() -> list[Step]:
     t = sp.Symbol("x", real=True)
     return [
         Step(jet(sp.diff(xi * sp.diff(PHI(t), t) - PHI(xi), xi, 2)), 0,
-             "phi'' > 0: xi -> xi phi'(x) - phi(xi) is strictly concave, so its stationary point xi = x "
-             "(first-order condition phi'(xi) = phi'(x)) is the unique maximizer: phi*(phi'(x)) = x phi'(x) - phi(x)",
-             relation="<", label="generic phi: the Legendre sup at y = phi'(x) is attained at xi = x",
+             r"$\varphi'' > 0$: $\xi \mapsto \xi\varphi'(x) - \varphi(\xi)$ is strictly concave, so its stationary point $\xi = x$ "
+             r"(first-order condition $\varphi'(\xi) = \varphi'(x)$) is the unique maximizer: "
+             r"$\varphi^*(\varphi'(x)) = x\varphi'(x) - \varphi(x)$",
+             relation="<", label=r"generic $\varphi$: the Legendre sup at $y = \varphi'(x)$ is attained at $\xi = x$",
              display=r"\partial_\xi^2\,[\xi\varphi'(x) - \varphi(\xi)]"),
-        Step(jet(sp.diff(generic_G(t), t)), jet(t * _generic_d2(t)), "product rule: the phi' terms cancel",
-             label="generic phi: G'(x) = x phi''(x)", display=r"G'(x)"),
+        Step(jet(sp.diff(generic_G(t), t)), jet(t * _generic_d2(t)), r"product rule: the $\varphi'$ terms cancel",
+             label=r"generic $\varphi$: $G'(x) = x\,\varphi''(x)$", display=r"G'(x)"),
         Step(jet((PHI(0) - PHI(t) - sp.diff(PHI(t), t) * (0 - t)) - PHI(0)), jet(generic_G(t)),
-             "D_phi(a, b) = phi(a) - phi(b) - phi'(b)(a - b) at a = 0, b = x",
-             label="generic phi: G(x) = D_phi(0, x) - phi(0)", display=r"D_\varphi(0, x) - \varphi(0)"),
+             r"$D_\varphi(a, b) = \varphi(a) - \varphi(b) - \varphi'(b)(a - b)$ at $a = 0$, $b = x$",
+             label=r"generic $\varphi$: $G(x) = D_\varphi(0, x) - \varphi(0)$", display=r"D_\varphi(0, x) - \varphi(0)"),
         Step(jet(sp.diff(generic_G(t), t) / sp.diff(PHI(t), t, 2)), t,
-             "phi*(phi'(x)) = G(x): differentiate in x and divide by dy/dx = phi''(x) > 0",
-             label="generic phi: (phi*)'(y) = (phi')^(-1)(y)", display=r"\frac{dG/dx}{d\varphi'(x)/dx}"),
+             r"$\varphi^*(\varphi'(x)) = G(x)$: differentiate in $x$ and divide by $dy/dx = \varphi''(x) > 0$",
+             label=r"generic $\varphi$: $(\varphi^*)'(y) = (\varphi')^{-1}(y)$", display=r"\frac{dG/dx}{d\varphi'(x)/dx}"),
     ]
 
 
@@ -187,53 +188,53 @@ def _lemma_steps(used: set) -> list[Step]:
     for outer in sorted(used, key=lambda f: f.__name__):
         inner = _INVERSE_PAIRS[outer]
         z = sp.Symbol("z", positive=True) if outer is sp.acosh else sp.Symbol("z", real=True)
-        name = f"{outer.__name__}({inner.__name__}(z))"
-        steps.append(Step(sp.diff(outer(inner(z)), z), 1, "chain rule; with the value 0 at z = 0 this gives "
-                          f"{name} = z", label=f"lemma: d/dz {name} = 1", display=rf"\frac{{d}}{{dz}}\,\mathrm{{{outer.__name__}}}(\mathrm{{{inner.__name__}}}\,z)"))
-        steps.append(Step(outer(inner(sp.Integer(0))), 0, "value at 0", label=f"lemma: {name} = 0 at z = 0"))
+        name = rf"\operatorname{{{outer.__name__}}}(\{inner.__name__}\,z)"
+        steps.append(Step(sp.diff(outer(inner(z)), z), 1, "chain rule; with the value 0 at $z = 0$ this gives "
+                          f"${name} = z$", label=rf"lemma: $\frac{{d}}{{dz}}\,{name} = 1$", display=rf"\frac{{d}}{{dz}}\,\mathrm{{{outer.__name__}}}(\mathrm{{{inner.__name__}}}\,z)"))
+        steps.append(Step(outer(inner(sp.Integer(0))), 0, "value at 0", label=f"lemma: ${name} = 0$ at $z = 0$"))
     return steps
 
 
 def _mf1_potential_steps(potential: pot.Potential, used: set) -> list[Step]:
-    X, Y, name, dom = pot.X_POS, pot.Y_POS, potential.name, potential.domain
+    X, Y, name, dom = pot.X_POS, pot.Y_POS, potential.tex_name, potential.domain
 
     def ready(expr):
         return _assumed(_cancel_with_lemmas(sp.sympify(expr), used), potential)
 
     steps = [
-        Step(ready(potential.d2phi_pos), 0, "strictly convex on x > 0 (and phi is even)", relation=">",
-             domain=dom, label=f"{name}: phi''(x) > 0", display=r"\varphi''(x)"),
-        Step(potential.phi.xreplace({pot.x: -pot.x}), potential.phi, "phi is even", domain=dom,
-             label=f"{name}: phi(-x) = phi(x)", display=r"\varphi(-x)"),
-        Step(ready(sp.diff(potential.G_pos, X)), ready(X * potential.d2phi_pos), "differentiate G = x phi' - phi",
-             domain=dom, label=f"{name}: G'(x) = x phi''(x)", display=r"G'(x)"),
+        Step(ready(potential.d2phi_pos), 0, r"strictly convex on $x > 0$ (and $\varphi$ is even)", relation=">",
+             domain=dom, label=rf"{name}: $\varphi''(x) > 0$", display=r"\varphi''(x)"),
+        Step(potential.phi.xreplace({pot.x: -pot.x}), potential.phi, r"$\varphi$ is even", domain=dom,
+             label=rf"{name}: $\varphi(-x) = \varphi(x)$", display=r"\varphi(-x)"),
+        Step(ready(sp.diff(potential.G_pos, X)), ready(X * potential.d2phi_pos), r"differentiate $G = x\varphi' - \varphi$",
+             domain=dom, label=rf"{name}: $G'(x) = x\,\varphi''(x)$", display=r"G'(x)"),
         Step(ready(potential.phi.subs(pot.x, 0) - potential.phi_pos - potential.dphi_pos * (0 - X)
                    - potential.phi.subs(pot.x, 0)), ready(potential.G_pos), "Bregman divergence from the origin",
-             domain=dom, label=f"{name}: D_phi(0, x) - phi(0) = G(x)", display=r"D_\varphi(0, x) - \varphi(0)"),
+             domain=dom, label=rf"{name}: $D_\varphi(0, x) - \varphi(0) = G(x)$", display=r"D_\varphi(0, x) - \varphi(0)"),
     ]
     inverse, conj = potential.inverse_dphi, potential.conjugate_pos
     if conj is None:
         return steps
     forward = ready(potential.dphi_pos.xreplace({X: inverse}))
     if symbolic_route(forward - Y) == "zero":
-        inverse_step = Step(forward, Y, "X(y) solves phi'(x) = y (derived, not typed)", domain=dom,
-                            label=f"{name}: phi'(X(y)) = y", display=r"\varphi'(X(y))")
+        inverse_step = Step(forward, Y, r"$X(y)$ solves $\varphi'(x) = y$ (derived, not typed)", domain=dom,
+                            label=rf"{name}: $\varphi'(X(y)) = y$", display=r"\varphi'(X(y))")
     else:
         inverse_step = Step(ready(inverse.xreplace({Y: potential.dphi_pos})), X,
-                            "X is a left inverse of the increasing bijection phi' of (0, oo), hence its inverse",
-                            domain=dom, label=f"{name}: X(phi'(x)) = x", display=r"X(\varphi'(x))")
+                            r"$X$ is a left inverse of the increasing bijection $\varphi'$ of $(0, \infty)$, hence its inverse",
+                            domain=dom, label=rf"{name}: $X(\varphi'(x)) = x$", display=r"X(\varphi'(x))")
     return steps + [
         inverse_step,
         Step(ready(conj), ready(Y * inverse - potential.phi_pos.xreplace({X: inverse})),
-             "the sup of xi y - phi(xi) is attained at xi = X(y) (phi strictly convex)", domain=dom,
-             label=f"{name}: phi*(y) = y X(y) - phi(X(y))", display=r"\varphi^*(y)"),
+             r"the sup of $\xi y - \varphi(\xi)$ is attained at $\xi = X(y)$ ($\varphi$ strictly convex)", domain=dom,
+             label=rf"{name}: $\varphi^*(y) = y\,X(y) - \varphi(X(y))$", display=r"\varphi^*(y)"),
         Step(ready(conj), ready(potential.G_pos.xreplace({X: inverse})),
-             "Fenchel-Young at the dual point y = phi'(x), written with x = X(y) (X is a bijection of (0, oo))",
-             domain=dom, label=f"{name}: Fenchel-Young phi*(phi'(x)) = G(x)", display=r"\varphi^*(y)"),
-        Step(ready(sp.diff(conj, Y)), ready(inverse), "envelope theorem: (phi*)' = (phi')^(-1)", domain=dom,
-             label=f"{name}: (phi*)'(y) = X(y)", display=r"\frac{d}{dy}\varphi^*(y)"),
-        Step(ready(potential.conjugate.xreplace({pot.y: -pot.y})), ready(potential.conjugate), "phi even => phi* even",
-             domain=dom, label=f"{name}: phi*(-y) = phi*(y)", display=r"\varphi^*(-y)"),
+             r"Fenchel-Young at the dual point $y = \varphi'(x)$, written with $x = X(y)$ ($X$ is a bijection of $(0, \infty)$)",
+             domain=dom, label=rf"{name}: Fenchel-Young $\varphi^*(\varphi'(x)) = G(x)$", display=r"\varphi^*(y)"),
+        Step(ready(sp.diff(conj, Y)), ready(inverse), r"envelope theorem: $(\varphi^*)' = (\varphi')^{-1}$", domain=dom,
+             label=rf"{name}: $(\varphi^*)'(y) = X(y)$", display=r"\frac{d}{dy}\varphi^*(y)"),
+        Step(ready(potential.conjugate.xreplace({pot.y: -pot.y})), ready(potential.conjugate), r"$\varphi$ even $\Rightarrow$ $\varphi^*$ even",
+             domain=dom, label=rf"{name}: $\varphi^*(-y) = \varphi^*(y)$", display=r"\varphi^*(-y)"),
     ]
 
 
@@ -260,21 +261,21 @@ def _mf1_nonconvex() -> Step:
 
 MF1 = Claim(
     id="MF-1",
-    title="Convex duality: Fenchel-Young at the dual point, G' = x phi'', G as a Bregman divergence",
+    title=r"Convex duality: Fenchel-Young at the dual point, $G' = x\,\varphi''$, $G$ as a Bregman divergence",
     statement=r"For an even, strictly convex $\varphi$ with $\varphi'$ onto $\mathbb R$: "
     r"$\varphi^*(\varphi'(x)) = x\varphi'(x) - \varphi(x) =: G(x)$, $G'(x) = x\varphi''(x)$, "
     r"$G(x) = D_\varphi(0, x) - \varphi(0)$, and $(\varphi^*)' = (\varphi')^{-1}$; for every catalogue "
     r"potential with a closed-form conjugate, $\varphi^*$ is derived by the Legendre transform and checked.",
-    assumptions=[("Legendre pair", "phi* is the Legendre transform of phi itself"),
-                 ("strictly convex", "phi'' > 0, so the stationary point of xi y - phi(xi) is the maximizer")],
+    assumptions=[("Legendre pair", r"$\varphi^*$ is the Legendre transform of $\varphi$ itself"),
+                 ("strictly convex", r"$\varphi'' > 0$, so the stationary point of $\xi y - \varphi(\xi)$ is the maximizer")],
     derive=_mf1_steps,
     falsifiers=[
-        Falsifier("Legendre pair", "phi* of cosh against G of the hyperbolic entropy", _mf1_wrong_conjugate),
-        Falsifier("strictly convex", "phi = x^4/4 - x^2/2: the second-order condition fails near 0", _mf1_nonconvex),
+        Falsifier("Legendre pair", r"$\varphi^*$ of $\cosh$ against $G$ of the hyperbolic entropy", _mf1_wrong_conjugate),
+        Falsifier("strictly convex", r"$\varphi = x^4/4 - x^2/2$: the second-order condition fails near 0", _mf1_nonconvex),
     ],
-    scope="generic phi via jets (independent symbols for phi(a), phi'(a), phi''(a) > 0); catalogue on x > 0, "
-    "extended by parity. x^2/2 + x^4/4 has no kept closed-form conjugate (its phi' = x + x^3 inverts only by "
-    "Cardano): its G is x phi' - phi.",
+    scope=r"generic $\varphi$ via jets (independent symbols for $\varphi(a)$, $\varphi'(a)$, $\varphi''(a) > 0$); "
+    r"catalogue on $x > 0$, extended by parity. $x^2/2 + x^4/4$ has no kept closed-form conjugate (its "
+    r"$\varphi' = x + x^3$ inverts only by Cardano): its $G$ is $x\varphi' - \varphi$.",
 )
 
 
@@ -287,9 +288,10 @@ def _rescaling_step(key: str, loss: str = "exponential") -> Step:
     rows = [sum((p * grad[p] for p in v.incoming), sp.Integer(0)) - s * sum((p * grad[p] for p in v.outgoing), sp.Integer(0))
             for v in net.neurons]
     return Step(sp.Matrix(rows), sp.zeros(len(rows), 1),
-                f"sigma(cz) = c^s sigma(z) with s = {s} (derived): scaling in(v) by c and out(v) by c^(-s) leaves f "
-                "unchanged; differentiate at c = 1", domain=_signs_domain(net),
-                label=f"rescaling <theta_in, grad_in L> = s <theta_out, grad_out L>: {net.describe()}, {loss} loss",
+                rf"$\sigma(cz) = c^s \sigma(z)$ with $s = {s}$ (derived): scaling $in(v)$ by $c$ and $out(v)$ by "
+                r"$c^{-s}$ leaves $f$ unchanged; differentiate at $c = 1$", domain=_signs_domain(net),
+                label=rf"rescaling $\langle\theta_{{in}}, \nabla_{{in}}\mathcal L\rangle = s\,\langle\theta_{{out}}, "
+                      rf"\nabla_{{out}}\mathcal L\rangle$: {net.describe()}, {loss} loss",
                 display=r"\big(\langle\theta_{in(v)}, \nabla_{in(v)}\mathcal L\rangle - s\,\langle\theta_{out(v)}, "
                         r"\nabla_{out(v)}\mathcal L\rangle\big)_v")
 
@@ -309,8 +311,8 @@ def _generic_balance_step(key: str, loss: str = "exponential", layerwise: bool =
         what, display = "per neuron", r"\frac{d}{dt}\Big[\sum_{in(v)} G(\theta_j) - s\sum_{out(v)} G(\theta_j)\Big]_v"
     derivative = jet(_flow_derivative(sp.Matrix(quantities), velocity))
     return Step(derivative, sp.zeros(len(quantities), 1),
-                "d/dt G(theta_j) = -theta_j d_j L, then the rescaling identity", domain=_signs_domain(net),
-                label=f"generic phi, balance {what}: {net.describe()}, {loss} loss", display=display)
+                r"$\frac{d}{dt} G(\theta_j) = -\theta_j\,\partial_j\mathcal L$, then the rescaling identity", domain=_signs_domain(net),
+                label=f"generic $\\varphi$, balance {what}: {net.describe()}, {loss} loss", display=display)
 
 
 def _concrete_balance_step(potential: pot.Potential, key: str | Network = "squared_relu", *, s=None, G_pos=None,
@@ -323,24 +325,25 @@ def _concrete_balance_step(potential: pot.Potential, key: str | Network = "squar
         derivative, _ = _concrete_balance_derivative(potential, net, _neuron_weights(net, neuron, s), loss,
                                                      G_pos=G_pos)
         rows.append(derivative)
-    return Step(sp.Matrix(rows), sp.zeros(len(rows), 1), "MF-1 (G' = x phi'') and the rescaling identity",
+    return Step(sp.Matrix(rows), sp.zeros(len(rows), 1), r"MF-1 ($G' = x\,\varphi''$) and the rescaling identity",
                 domain=_domain(_signs_domain(net), potential.domain),
-                label=label or f"{potential.name}: balance per neuron along its mirror flow, {net.describe()}",
+                label=label or f"{potential.tex_name}: balance per neuron along its mirror flow, {net.describe()}",
                 display=r"\frac{d}{dt}\Big[\sum_{in(v)} G(\theta_j) - s\sum_{out(v)} G(\theta_j)\Big]_v")
 
 
 def _mf2_steps() -> list[Step]:
     steps = [Step(jet(sp.diff(generic_G(theta), theta) * (-g / _generic_d2(theta))), -theta * g,
-                  "chain rule with theta' = -g/phi''(theta) and G' = x phi''", label="generic phi: d/dt G(theta_j) = -theta_j d_j L",
+                  r"chain rule with $\dot\theta = -g/\varphi''(\theta)$ and $G' = x\,\varphi''$",
+                  label=r"generic $\varphi$: $\frac{d}{dt} G(\theta_j) = -\theta_j\,\partial_j\mathcal L$",
                   display=r"\frac{d}{dt}G(\theta_j)")]
     for potential in catalogue_potentials():
         G_pos, d2 = potential.G_pos, potential.d2phi_pos
         dG = sp.diff(G_pos, pot.X_POS)
-        steps.append(Step(dG * (-g / d2), -pot.X_POS * g, "theta = x > 0", domain=potential.domain,
-                          label=f"{potential.name}: d/dt G(theta) = -theta g, theta > 0", display=r"\frac{d}{dt}G(\theta)"))
+        steps.append(Step(dG * (-g / d2), -pot.X_POS * g, r"$\theta = x > 0$", domain=potential.domain,
+                          label=rf"{potential.tex_name}: $\frac{{d}}{{dt}} G(\theta) = -\theta g$, $\theta > 0$", display=r"\frac{d}{dt}G(\theta)"))
         # θ = −r < 0: G(θ) = G₊(r), ṙ = −θ̇ = g/φ''₊(r)
-        steps.append(Step((dG * (g / d2)).xreplace({pot.X_POS: r}), r * g, "theta = -r < 0, G and phi'' even",
-                          domain=potential.domain, label=f"{potential.name}: d/dt G(theta) = -theta g, theta < 0",
+        steps.append(Step((dG * (g / d2)).xreplace({pot.X_POS: r}), r * g, r"$\theta = -r < 0$, $G$ and $\varphi''$ even", domain=potential.domain,
+                          label=rf"{potential.tex_name}: $\frac{{d}}{{dt}} G(\theta) = -\theta g$, $\theta < 0$",
                           display=r"\frac{d}{dt}G(\theta)"))
     for key in ("linear", "relu", "leaky_relu", "squared_relu", "deep_leaky_relu", "deep_squared_relu"):
         steps.append(_rescaling_step(key))
@@ -364,18 +367,18 @@ def _du_hu_lee_step() -> Step:
     rows = [sum((p**2 for p in v.incoming), sp.Integer(0)) - sum((p**2 for p in v.outgoing), sp.Integer(0))
             for v in net.neurons]
     return Step(_flow_derivative(sp.Matrix(rows), velocity), sp.zeros(len(rows), 1),
-                "quadratic phi: G = x^2/2, mirror flow = gradient flow, s = 1", domain=_signs_domain(net),
-                label=f"quadratic phi recovers Du-Hu-Lee: d/dt (||w_k||^2 - a_k^2) = 0, {net.describe()}",
+                r"quadratic $\varphi$: $G = x^2/2$, mirror flow = gradient flow, $s = 1$", domain=_signs_domain(net),
+                label=rf"quadratic $\varphi$ recovers Du-Hu-Lee: $\frac{{d}}{{dt}}(\|w_k\|^2 - a_k^2) = 0$, {net.describe()}",
                 display=r"\frac{d}{dt}\big(\|w_k\|^2 - a_k^2\big)_k")
 
 
 def _mf2_euclidean_falsifier() -> Step:
     return _concrete_balance_step(pot.cosh_potential(), G_pos=pot.X_POS**2 / 2,
-                                  label="Euclidean balance along the cosh mirror flow")
+                                  label=r"Euclidean balance along the $\cosh$ mirror flow")
 
 
 def _mf2_wrong_degree_falsifier() -> Step:
-    return _concrete_balance_step(pot.hyperbolic_entropy(), s=1, label="balance with s = 1 for squared ReLU")
+    return _concrete_balance_step(pot.hyperbolic_entropy(), s=1, label="balance with $s = 1$ for squared ReLU")
 
 
 MF2 = Claim(
@@ -385,16 +388,16 @@ MF2 = Claim(
     r"network whose activation has degree $s$: $\frac{d}{dt}\big[\sum_{j\in in(v)} G(\theta_j) - "
     r"s\sum_{j\in out(v)} G(\theta_j)\big] = 0$, $G(x) = x\varphi'(x) - \varphi(x)$; summed over a layer: "
     r"$\sum_{W_l} G - s\sum_{W_{l+1}} G$ is conserved. Quadratic $\varphi$: Du-Hu-Lee.",
-    assumptions=[("G, not the Euclidean energy", "the conserved quantity uses G of the flow's own potential"),
-                 ("activation degree", "s is the activation's homogeneity degree (derived: 1 for linear/ReLU/leaky, 2 for squared ReLU)")],
+    assumptions=[("G, not the Euclidean energy", "the conserved quantity uses $G$ of the flow's own potential"),
+                 ("activation degree", "$s$ is the activation's homogeneity degree (derived: 1 for linear/ReLU/leaky, 2 for squared ReLU)")],
     derive=_mf2_steps,
     falsifiers=[
-        Falsifier("G, not the Euclidean energy", "1/2 sum_in theta^2 - s/2 sum_out theta^2 along the cosh mirror flow",
+        Falsifier("G, not the Euclidean energy", r"$\frac12\sum_{in}\theta^2 - \frac s2\sum_{out}\theta^2$ along the $\cosh$ mirror flow",
                   _mf2_euclidean_falsifier),
-        Falsifier("activation degree", "squared ReLU net with s = 1 (hyperbolic entropy flow)", _mf2_wrong_degree_falsifier),
+        Falsifier("activation degree", "squared ReLU net with $s = 1$ (hyperbolic entropy flow)", _mf2_wrong_degree_falsifier),
     ],
-    scope="networks on a fixed activation region (mixed pattern), 2 inputs, width 2, 2 symbolic data points, labels +-1; "
-    "depth 3 for squared ReLU and leaky ReLU. Generic phi via jets; every catalogue potential on an open orthant.",
+    scope="networks on a fixed activation region (mixed pattern), 2 inputs, width 2, 2 symbolic data points, labels $\\pm 1$; "
+    "depth 3 for squared ReLU and leaky ReLU. Generic $\\varphi$ via jets; every catalogue potential on an open orthant.",
 )
 
 
@@ -404,8 +407,9 @@ def _euler_step(key: str) -> Step:
     L_ = net.degree
     rows = [sum((p * sp.diff(f, p) for p in net.parameters), sp.Integer(0)) for f in net.outputs]
     return Step(sp.Matrix(rows), L_ * sp.Matrix(net.outputs),
-                f"Euler: f(c theta) = c^L f(theta) with L = {L_} derived from the model (1 + s + ... = {net.predicted_degree})",
-                label=f"Euler <theta, grad f(theta; x_i)> = L f, L = {L_}: {net.describe()}",
+                rf"Euler: $f(c\theta) = c^L f(\theta)$ with $L = {L_}$ derived from the model "
+                rf"($1 + s + \dots = {net.predicted_degree}$)",
+                label=rf"Euler $\langle\theta, \nabla f(\theta; x_i)\rangle = L f$, $L = {L_}$: {net.describe()}",
                 display=r"\big(\langle\theta, \nabla_\theta f(\theta; x_i)\rangle\big)_i")
 
 
@@ -418,8 +422,8 @@ def _growth_step(key: str, loss: str, L_=None) -> Step:
     L_ = net.degree if L_ is None else L_
     L_loss = net.loss(loss)
     inner = sum((p * sp.diff(L_loss, p) for p in net.parameters), sp.Integer(0))
-    return Step(-inner, _margin_sum(net, loss, L_), "chain rule and Euler's identity for each margin q_i",
-                domain=_signs_domain(net), label=f"-<theta, grad L> = L sum_i (-l'(q_i)) q_i: {net.describe()}, {loss} loss",
+    return Step(-inner, _margin_sum(net, loss, L_), "chain rule and Euler's identity for each margin $q_i$", domain=_signs_domain(net),
+                label=rf"$-\langle\theta, \nabla\mathcal L\rangle = L\sum_i (-\ell'(q_i))\,q_i$: {net.describe()}, {loss} loss",
                 display=r"-\langle\theta, \nabla\mathcal L\rangle")
 
 
@@ -429,8 +433,9 @@ def _mf3_steps() -> list[Step]:
     energy = sum((generic_G(p) for p in net.parameters), sp.Integer(0))
     L_loss = net.loss("exponential")
     steps = [Step(jet(_flow_derivative(energy, velocity)), -sum((p * sp.diff(L_loss, p) for p in net.parameters), sp.Integer(0)),
-                  "d/dt G(theta_j) = -theta_j d_j L (MF-2)", domain=_signs_domain(net),
-                  label=f"generic phi: d/dt sum_j G(theta_j) = -<theta, grad L>: {net.describe()}",
+                  r"$\frac{d}{dt} G(\theta_j) = -\theta_j\,\partial_j\mathcal L$ (MF-2)", domain=_signs_domain(net),
+                  label=rf"generic $\varphi$: $\frac{{d}}{{dt}}\sum_j G(\theta_j) = -\langle\theta, \nabla\mathcal L\rangle$: "
+                        f"{net.describe()}",
                   display=r"\frac{d}{dt}\sum_j G(\theta_j)")]
     for key in ("linear", "relu", "leaky_relu", "squared_relu", "deep_leaky_relu", "deep_squared_relu"):
         steps.append(_euler_step(key))
@@ -439,35 +444,36 @@ def _mf3_steps() -> list[Step]:
             steps.append(_growth_step(key, loss))
     q = sp.Symbol("q", positive=True)
     for loss in ("exponential", "logistic"):
-        steps.append(Step(-loss_derivative(loss, q) * q, 0, "-l' > 0 and q > 0", relation=">",
-                          label=f"{loss}: (-l'(q)) q > 0 once the margin q > 0", display=r"(-\ell'(q))\,q"))
+        steps.append(Step(-loss_derivative(loss, q) * q, 0, r"$-\ell' > 0$ and $q > 0$", relation=">",
+                          label=rf"{loss}: $(-\ell'(q))\,q > 0$ once the margin $q > 0$", display=r"(-\ell'(q))\,q"))
     for potential in (pot.hyperbolic_entropy(), pot.cosh_potential(), pot.p_power()):
         net = NETWORKS["squared_relu"]
         derivative, subs = _concrete_balance_derivative(potential, net, {p: sp.Integer(1) for p in net.parameters})
         steps.append(Step(derivative, _margin_sum(net, "exponential", net.degree).xreplace(subs),
                           "MF-1 and Euler", domain=_domain(_signs_domain(net), potential.domain),
-                          label=f"{potential.name}: d/dt sum_j G(theta_j) = L sum_i (-l'(q_i)) q_i, {net.describe()}",
+                          label=rf"{potential.tex_name}: $\frac{{d}}{{dt}}\sum_j G(\theta_j) = L\sum_i (-\ell'(q_i))\,q_i$, "
+                                f"{net.describe()}",
                           display=r"\frac{d}{dt}\sum_j G(\theta_j)"))
     return steps
 
 
 MF3 = Claim(
     id="MF-3",
-    title="Dual-energy growth: d/dt sum_j G(theta_j) = L sum_i (-l'(q_i)) q_i",
+    title=r"Dual-energy growth: $\frac{d}{dt}\sum_j G(\theta_j) = L\sum_i (-\ell'(q_i))\,q_i$",
     statement=r"Along mirror flow, $\frac{d}{dt}\sum_j G(\theta_j) = \langle\theta, -\nabla\mathcal L\rangle = "
     r"L\sum_i(-\ell'(q_i))\,q_i$, positive once all margins are positive (the mirror analogue of the growth of "
     r"$\frac12\|\theta\|^2$); $L$ is derived from $f(c\theta) = c^L f(\theta)$.",
-    assumptions=[("no biases", "f is positively L-homogeneous in theta (no biases)"),
-                 ("degree L", "L is the network's homogeneity degree (1 + s + ... + s^(D-1))")],
+    assumptions=[("no biases", r"$f$ is positively $L$-homogeneous in $\theta$ (no biases)"),
+                 ("degree L", r"$L$ is the network's homogeneity degree ($1 + s + \dots + s^{D-1}$)")],
     derive=_mf3_steps,
     falsifiers=[
-        Falsifier("no biases", "2-layer squared ReLU with biases, L = 3 from the bias-free model",
+        Falsifier("no biases", "2-layer squared ReLU with biases, $L = 3$ from the bias-free model",
                   lambda: _growth_step(Network((2, 2, 1), SQUARED_RELU, n_data=2, bias=True, regions=REGIONS),
                                        "exponential", NETWORKS["squared_relu"].degree)),
-        Falsifier("degree L", "2-layer squared ReLU with L = 2 (depth, not degree)",
+        Falsifier("degree L", "2-layer squared ReLU with $L = 2$ (depth, not degree)",
                   lambda: _growth_step("squared_relu", "exponential", 2)),
     ],
-    scope="the same networks as MF-2; generic phi via jets, and the hyperbolic entropy, cosh and p-power flows.",
+    scope=r"the same networks as MF-2; generic $\varphi$ via jets, and the hyperbolic entropy, $\cosh$ and $p$-power flows.",
 )
 
 
@@ -478,10 +484,10 @@ def _horizon_step(potential: pot.Potential, claimed: sp.Expr | None = None) -> S
     if potential.phi_pos.has(sp.cosh, sp.sinh):
         ratio = ratio.rewrite(sp.exp)  # gruntz is much faster on exponentials and logarithms
     h = potential.horizon.h if claimed is None else claimed
-    label = potential.horizon.label if claimed is None else f"claimed h = {sp.sstr(claimed)}"
+    label = potential.horizon.tex if claimed is None else f"claimed $h = {sp.latex(claimed)}$"
     return Step(sp.Limit(ratio, pot._BIG, sp.oo), h.xreplace({pot.U: 1 / (1 + pot.V)}),
-                "symbolic limit (gruntz) with u = 1/(1+v), v > 0", domain=_domain(potential.domain, {pot.V: rationals(0, 4)}),
-                label=f"{potential.name}: h(u) = lim phi(uX)/phi(X) = {sp.sstr(h)} -> {label}",
+                "symbolic limit (gruntz) with $u = 1/(1+v)$, $v > 0$", domain=_domain(potential.domain, {pot.V: rationals(0, 4)}),
+                label=rf"{potential.tex_name}: $h(u) = \lim \varphi(uX)/\varphi(X) = {sp.latex(h)}$ $\to$ {label}",
                 display=r"\lim_{X\to\infty}\varphi(uX)/\varphi(X)")
 
 
@@ -490,8 +496,8 @@ def _gauge_step() -> Step:
     r1, r2 = sp.symbols("r1 r2", positive=True)
     p = 1 + sp.Symbol("r_p", positive=True)
     Q = (r1**p + r2**p) ** (1 / p)
-    return Step((r1 / Q) ** p + (r2 / Q) ** p, 1, "Q is the gauge of {sum_i |theta_i|^p <= 1}",
-                label="h = u^p: sum_i h(|theta_i|/||theta||_p) = 1 (the boundary of S_oo), p > 1",
+    return Step((r1 / Q) ** p + (r2 / Q) ** p, 1, r"$Q$ is the gauge of $\{\sum_i |\theta_i|^p \le 1\}$",
+                label=r"$h = u^p$: $\sum_i h(|\theta_i|/\|\theta\|_p) = 1$ (the boundary of $S_\infty$), $p > 1$",
                 display=r"\sum_i h\big(|\theta_i|/\|\theta\|_p\big)")
 
 
@@ -506,16 +512,16 @@ def _rate_steps() -> list[Step]:
     rho_quartic_sq = (sp.sqrt(1 + 4 * c_ / m_) - 1) / (sp.sqrt(1 + 4 * c_) - 1)
     p = sp.Symbol("p", positive=True)
     return [
-        Step(sp.Limit((1 - rho_cosh) * sp.log(c_), c_, sp.oo), sp.log(m_), "acosh(z) = log(2z) + o(1)",
-             domain=many, label="cosh: 1 - rho_m(c) ~ log(m)/log(c): approach to l_oo like 1/log c",
+        Step(sp.Limit((1 - rho_cosh) * sp.log(c_), c_, sp.oo), sp.log(m_), r"$\operatorname{acosh}(z) = \log(2z) + o(1)$", domain=many,
+             label=r"$\cosh$: $1 - \rho_m(c) \sim \log(m)/\log(c)$: approach to $\ell_\infty$ like $1/\log c$",
              display=r"\lim_{c\to\infty}(1-\rho_m(c))\log c"),
         Step(sp.Limit((rho_quartic_sq - 1 / sp.sqrt(m_)) * sp.sqrt(c_), c_, sp.oo), (1 / sp.sqrt(m_) - 1) / 2,
-             "phi^(-1)(c)^2 = sqrt(1 + 4c) - 1 (a quadratic in x^2)", domain=many,
-             label="x^2/2 + x^4/4: rho_m(c)^2 - m^(-1/2) ~ (m^(-1/2) - 1)/(2 sqrt(c)): polynomial c^(-1/2)",
+             r"$\varphi^{-1}(c)^2 = \sqrt{1 + 4c} - 1$ (a quadratic in $x^2$)", domain=many,
+             label=r"$x^2/2 + x^4/4$: $\rho_m(c)^2 - m^{-1/2} \sim (m^{-1/2} - 1)/(2\sqrt{c})$: polynomial $c^{-1/2}$",
              display=r"\lim_{c\to\infty}(\rho_m(c)^2 - m^{-1/2})\sqrt c"),
-        Step((p * c_ / m_) ** (1 / p) / (p * c_) ** (1 / p), m_ ** (-1 / p), "phi^(-1)(c) = (p c)^(1/p)",
+        Step((p * c_ / m_) ** (1 / p) / (p * c_) ** (1 / p), m_ ** (-1 / p), r"$\varphi^{-1}(c) = (pc)^{1/p}$",
              domain={m_: integers(2, 5), p: rationals(1, 6)},
-             label="|x|^p/p: rho_m(c) = m^(-1/p) at every c (exact, homogeneous)", display=r"\rho_m(c)"),
+             label=r"$|x|^p/p$: $\rho_m(c) = m^{-1/p}$ at every $c$ (exact, homogeneous)", display=r"\rho_m(c)"),
     ]
 
 
@@ -524,7 +530,7 @@ def _mf4_steps() -> list[Step]:
     cosh = pot.cosh_potential()
     outside = cosh.phi_pos.xreplace({pot.X_POS: pot._BIG}) / cosh.phi_pos.xreplace({pot.X_POS: (1 + pot.V) * pot._BIG})
     steps.append(Step(sp.Limit(outside.rewrite(sp.exp), pot._BIG, sp.oo), 0, "exponential growth",
-                      domain={pot.V: rationals(0, 4)}, label="cosh: 1/h(u) = 0 for u > 1, so S_oo = {max |u_i| <= 1}",
+                      domain={pot.V: rationals(0, 4)}, label=r"$\cosh$: $1/h(u) = 0$ for $u > 1$, so $S_\infty = \{\max_i |u_i| \le 1\}$",
                       display=r"\lim_{X\to\infty}\varphi(X)/\varphi((1+v)X)"))
     steps.append(_gauge_step())
     steps += _rate_steps()
@@ -541,31 +547,32 @@ def _mf4_hyp_l2() -> Step:
 
 def _mf4_cosh_fast() -> Step:
     rho = sp.acosh(c_ / m_ + 1) / sp.acosh(c_ + 1)
-    return Step(sp.Limit((1 - rho) * sp.log(c_), c_, sp.oo), 0, "approach faster than 1/log c",
+    return Step(sp.Limit((1 - rho) * sp.log(c_), c_, sp.oo), 0, r"approach faster than $1/\log c$",
                 domain={m_: integers(2, 5)})
 
 
 MF4 = Claim(
     id="MF-4",
-    title="Horizon function: the normalized sublevel sets converge to an lp, l1 or l_oo ball",
+    title=r"Horizon function: the normalized sublevel sets converge to an $\ell_p$, $\ell_1$ or $\ell_\infty$ ball",
     statement=r"For an even potential with $\varphi(0)=0$, $\{\varphi\le c\}/\varphi^{-1}(c)\to S_\infty = "
     r"\{u: \sum_i h(|u_i|)\le 1\}$, $h(u) = \lim_{c\to\infty}\varphi(u\varphi^{-1}(c))/c = "
     r"\lim_{X\to\infty}\varphi(uX)/\varphi(X)$: $|x|^p/p\to\ell_p$, hyperbolic entropy $\to\ell_1$, "
     r"$\cosh\to\ell_\infty$, $x^2/2+x^4/4\to\ell_4$, $x^2/2+|x|^p/p\to\ell_{\max(2,p)}$.",
-    assumptions=[("growth class", "the horizon is decided by the growth of phi at infinity")],
+    assumptions=[("growth class", r"the horizon is decided by the growth of $\varphi$ at infinity")],
     derive=_mf4_steps,
     falsifiers=[
-        Falsifier("growth class", "cosh claimed to have the l2 horizon", _mf4_cosh_l2),
-        Falsifier("growth class", "hyperbolic entropy (x log x growth) claimed l2", _mf4_hyp_l2),
-        Falsifier("growth class", "cosh claimed to approach l_oo faster than 1/log c", _mf4_cosh_fast),
+        Falsifier("growth class", r"$\cosh$ claimed to have the $\ell_2$ horizon", _mf4_cosh_l2),
+        Falsifier("growth class", r"hyperbolic entropy ($x\log x$ growth) claimed $\ell_2$", _mf4_hyp_l2),
+        Falsifier("growth class", r"$\cosh$ claimed to approach $\ell_\infty$ faster than $1/\log c$", _mf4_cosh_fast),
     ],
-    scope="h(u) by symbolic limits (u = 1/(1+v)); the numeric route re-evaluates the limit at random rational v "
-    "(and alpha, p). Approach rates of the diagonal ratio rho(c) = t/X with 2 phi(t) = c = phi(X), measured with "
-    "mpmath (findroot, 104 digits) at c = 1e8, 1e16, 1e32, 1e64 (Potential.approach): hyperbolic entropy (alpha = 1) "
-    "0.52206, 0.51039, 0.50499, 0.50243 -> 1/2, like 1/log c (fitted exponent 1.04; still 0.5024 at c = 1e64); "
-    "cosh 0.96374, 0.98153, 0.99068, 0.99532 -> 1, like 1/log c (closed-form limit above); x^2/2 + x^4/4 -> 2^(-1/4) "
-    "like c^(-1/2) (closed form above); x^2/2 + |x|^3/3 like c^(-1/3); x^2/2 + |x|^(3/2)/(3/2) -> 2^(-1/2) like "
-    "c^(-1/4); |x|^p/p exact at every c. tests/test_potentials.py recomputes these numbers.",
+    scope=r"$h(u)$ by symbolic limits ($u = 1/(1+v)$); the numeric route re-evaluates the limit at random rational "
+    r"$v$ (and $\alpha$, $p$). Approach rates of the diagonal ratio $\rho(c) = t/X$ with $2\varphi(t) = c = \varphi(X)$, "
+    r"measured with mpmath (findroot, 104 digits) at $c = 10^{8}, 10^{16}, 10^{32}, 10^{64}$ (Potential.approach): "
+    r"hyperbolic entropy ($\alpha = 1$) 0.52206, 0.51039, 0.50499, 0.50243 $\to 1/2$, like $1/\log c$ (fitted "
+    r"exponent 1.04; still 0.5024 at $c = 10^{64}$); $\cosh$ 0.96374, 0.98153, 0.99068, 0.99532 $\to 1$, like "
+    r"$1/\log c$ (closed-form limit above); $x^2/2 + x^4/4 \to 2^{-1/4}$ like $c^{-1/2}$ (closed form above); "
+    r"$x^2/2 + |x|^3/3$ like $c^{-1/3}$; $x^2/2 + |x|^{3/2}/(3/2) \to 2^{-1/2}$ like $c^{-1/4}$; $|x|^p/p$ exact at "
+    r"every $c$. tests/test_potentials.py recomputes these numbers.",
 )
 
 
@@ -587,28 +594,29 @@ def _mf10_mirror_step(alpha: sp.Expr, label: str) -> Step:
     """``φ_α''(w) ẇ`` with ``ẇ = −4(u² + v²) g`` on the invariant set, which must be ``−4g``."""
     hyp = pot.hyperbolic_entropy()
     d2 = hyp.d2phi_pos.xreplace({pot.X_POS: w_, pot.ALPHA: alpha})  # 1/sqrt(w^2 + alpha^2): even, valid on R
-    return Step(d2 * (-4 * (U2 + V2) * g), -4 * g, "chain rule: d/dt phi_alpha'(w) = phi_alpha''(w) w'", label=label,
+    return Step(d2 * (-4 * (U2 + V2) * g), -4 * g, r"chain rule: $\frac{d}{dt}\varphi_\alpha'(w) = \varphi_\alpha''(w)\,\dot w$", label=label,
                 display=r"\frac{d}{dt}\varphi_\alpha'(w) = \varphi_\alpha''(w)\,\dot w")
 
 
 def _mf10_steps() -> list[Step]:
     states, velocities = _uv_flow()
     steps = [
-        Step(time_derivative(u0 * v0, states, velocities), 0, "u'v + uv' = -2uvg + 2uvg",
-             label="u v is conserved: u v = alpha_0^2 from u(0) = v(0) = alpha_0", display=r"\frac{d}{dt}(uv)"),
-        Step(time_derivative(u0**2 - v0**2, states, velocities), -4 * (u0**2 + v0**2) * g, "w' = 2uu' - 2vv'",
-             label="w' = -4 (u^2 + v^2) g", display=r"\dot w"),
+        Step(time_derivative(u0 * v0, states, velocities), 0, r"$\dot u v + u\dot v = -2uvg + 2uvg$",
+             label=r"$uv$ is conserved: $uv = \alpha_0^2$ from $u(0) = v(0) = \alpha_0$", display=r"\frac{d}{dt}(uv)"),
+        Step(time_derivative(u0**2 - v0**2, states, velocities), -4 * (u0**2 + v0**2) * g, r"$\dot w = 2u\dot u - 2v\dot v$",
+             label=r"$\dot w = -4(u^2 + v^2)\,g$", display=r"\dot w"),
         Step(sp.Matrix([U2 - V2, U2 * V2]), sp.Matrix([w_, alpha0**4]),
-             "u^2 = (S + w)/2, v^2 = (S - w)/2 with S = sqrt(w^2 + 4 alpha_0^4) (the positive roots of "
-             "z^2 - w z - alpha_0^4 = 0): the invariant set is a graph over w",
-             label="on {u v = alpha_0^2}: u^2 - v^2 = w and u^2 v^2 = alpha_0^4", display=r"(u^2 - v^2,\ u^2v^2)"),
-        Step(U2 + V2, _S, "add the two roots", label="u^2 + v^2 = sqrt(w^2 + 4 alpha_0^4)", display=r"u^2 + v^2"),
-        _mf10_mirror_step(2 * alpha0**2, "d/dt phi_alpha'(w) = -4 g with alpha = 2 alpha_0^2 (hyperbolic entropy)"),
-        Step(sp.diff(pot.hyperbolic_entropy().phi, pot.x).subs(pot.x, 0), 0, "asinh(0) = 0",
-             label="w(0) = alpha_0^2 - alpha_0^2 = 0 and phi_alpha'(0) = 0: the dual variable starts at 0",
+             r"$u^2 = (S + w)/2$, $v^2 = (S - w)/2$ with $S = \sqrt{w^2 + 4\alpha_0^4}$ (the positive roots of "
+             r"$z^2 - wz - \alpha_0^4 = 0$): the invariant set is a graph over $w$",
+             label=r"on $\{uv = \alpha_0^2\}$: $u^2 - v^2 = w$ and $u^2 v^2 = \alpha_0^4$", display=r"(u^2 - v^2,\ u^2v^2)"),
+        Step(U2 + V2, _S, "add the two roots", label=r"$u^2 + v^2 = \sqrt{w^2 + 4\alpha_0^4}$", display=r"u^2 + v^2"),
+        _mf10_mirror_step(2 * alpha0**2, r"$\frac{d}{dt}\varphi_\alpha'(w) = -4g$ with $\alpha = 2\alpha_0^2$ (hyperbolic entropy)"),
+        Step(sp.diff(pot.hyperbolic_entropy().phi, pot.x).subs(pot.x, 0), 0, r"$\operatorname{asinh}(0) = 0$",
+             label=r"$w(0) = \alpha_0^2 - \alpha_0^2 = 0$ and $\varphi_\alpha'(0) = 0$: the dual variable starts at 0",
              display=r"\varphi_\alpha'(w(0))"),
         Step(sp.Limit(sp.sqrt(r**2 + pot.ALPHA**2), pot.ALPHA, 0, "+"), r, "continuity",
-             label="alpha_0 -> 0: w' = -4 sqrt(w^2 + alpha^2) g -> -4|w| g, DL-4's L = 2 form (w' = -2|w|g) at double speed",
+             label=r"$\alpha_0 \to 0$: $\dot w = -4\sqrt{w^2 + \alpha^2}\,g \to -4|w|\,g$, DL-4's $L = 2$ form "
+                   r"($\dot w = -2|w|g$) at double speed",
              display=r"\lim_{\alpha\to0}\sqrt{w^2+\alpha^2}"),
     ]
     # DL-4 + DL-6 composed mechanically: explicit layers, balanced point, d/dt Φ'(w) = ϕ''(|w|) ẇ = −g
@@ -620,7 +628,7 @@ def _mf10_steps() -> list[Step]:
         phi2 = sp.diff(_mirror_potential(depth), sp.Symbol("t", positive=True), 2)
         t_sym = sp.Symbol("t", positive=True)
         steps.append(Step(phi2.xreplace({t_sym: mags[0] ** depth}) * w_dot.xreplace(subs), -g,
-                          "DL-4 (the layer flow at a balanced point) then DL-6 (Phi'' = 1/(L|w|^(2-2/L)))",
+                          r"DL-4 (the layer flow at a balanced point) then DL-6 ($\Phi'' = 1/(L|w|^{2-2/L})$)",
                           label=f"balanced {depth}-layer flow is mirror flow with DL-6's potential (explicit layers)",
                           display=r"\frac{d}{dt}\Phi'(w) = \Phi''(w)\,\dot w"))
     deep = {sp.Symbol("L", positive=True, integer=True): integers(3, 9)}
@@ -631,17 +639,17 @@ def _mf10_steps() -> list[Step]:
 
 MF10 = Claim(
     id="MF-10",
-    title="Bridge: u*u - v*v gradient flow is hyperbolic-entropy mirror flow; balanced deep flow is DL-6 mirror flow",
+    title=r"Bridge: $u \odot u - v \odot v$ gradient flow is hyperbolic-entropy mirror flow; balanced deep flow is DL-6 mirror flow",
     statement=r"Gradient flow on $w = u\odot u - v\odot v$ from $u(0) = v(0) = \alpha_0\mathbf 1$ satisfies "
     r"$\frac{d}{dt}\varphi_\alpha'(w) = -4\nabla f(w)$ with the hyperbolic entropy at $\alpha = 2\alpha_0^2$ "
     r"(mirror flow of $\varphi_\alpha/4$); the balanced $L$-layer flow of DL-4 is mirror flow with the potential "
     r"of DL-6.",
-    assumptions=[("alpha from the initialization", "alpha = 2 alpha_0^2 = 2 u v (u v is conserved)"),
+    assumptions=[("α from the initialization", r"$\alpha = 2\alpha_0^2 = 2uv$ ($uv$ is conserved)"),
                  ("matching depth", "the DL-6 potential of the network's own depth")],
     derive=_mf10_steps,
     falsifiers=[
-        Falsifier("alpha from the initialization", "alpha = alpha_0^2 (= u v)",
-                  lambda: _mf10_mirror_step(alpha0**2, "alpha = alpha_0^2")),
+        Falsifier("α from the initialization", r"$\alpha = \alpha_0^2$ ($= uv$)",
+                  lambda: _mf10_mirror_step(alpha0**2, r"$\alpha = \alpha_0^2$")),
         Falsifier("matching depth", "the depth-3 potential on a depth-4 flow", lambda: _mirror_step(3, 4)),
     ],
     scope="one coordinate suffices (the flows are coordinatewise); DL-4/DL-6 helpers reused from deep_lda.",

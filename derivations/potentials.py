@@ -59,6 +59,7 @@ import io
 import keyword
 import math
 import numbers
+import re
 import signal
 import threading
 import tokenize
@@ -143,6 +144,11 @@ class Parameter:
     value: sp.Rational = sp.Integer(1)
 
 
+#: ``(alpha=1)`` in a catalogue name, typeset by :attr:`Potential.tex_name`
+_NAME_PARAMETER = re.compile(r"\((alpha|p)=([0-9/]+)\)")
+_NAME_GREEK = {"alpha": r"\alpha"}
+
+
 @dataclass(frozen=True)
 class Horizon:
     """``h(u)`` for ``0 < u < 1`` and its class: ``kind`` is ``"lp"`` (with ``p``), ``"l1"`` or
@@ -159,6 +165,15 @@ class Horizon:
     @property
     def ascii(self) -> str:
         return {"l1": "l1", "linf": "linf"}.get(self.kind) or f"l{sp.sstr(self.p)}"
+
+    @property
+    def tex(self) -> str:
+        r"""The class as mixed text for reports (``$\ell_1$``, ``$\ell_\infty$``, ``$\ell_{p}$``).
+
+        >>> Horizon("lp", U**4, sp.Integer(4)).tex, Horizon("linf", sp.Integer(0)).tex
+        ('$\\ell_{4}$', '$\\ell_\\infty$')
+        """
+        return {"l1": r"$\ell_1$", "linf": r"$\ell_\infty$"}.get(self.kind) or rf"$\ell_{{{sp.latex(self.p)}}}$"
 
     @property
     def rho_limit(self) -> sp.Expr:
@@ -318,6 +333,25 @@ class Potential:
     params: tuple[Parameter, ...] = ()
     notes: tuple[str, ...] = ()
     latex_name: str = ""
+
+    @property
+    def tex_name(self) -> str:
+        r"""The name as mixed text (prose with ``$…$`` math) for report labels: ``latex_name`` when
+        set, the formula when the name is the formula, else the catalogue words with their math
+        typeset; ``name`` itself stays the plain key the CLIs and numerics use.
+
+        >>> p_power(3).tex_name, hyperbolic_entropy(1).tex_name, cosh_potential().tex_name
+        ('$p$-power ($p = 3$)', 'hyperbolic entropy ($\\alpha = 1$)', '$\\cosh$')
+        >>> quadratic_power(sp.Rational(3, 2)).tex_name, validate(x**2/2 + x**4).tex_name
+        ('quadratic + $p$-power ($p = 3/2$)', '$x^{4} + \\frac{x^{2}}{2}$')
+        """
+        if self.latex_name:
+            return self.latex_name
+        if self.name == sp.sstr(self.phi):
+            return f"${sp.latex(self.phi)}$"
+        text = _NAME_PARAMETER.sub(lambda m: rf"(${_NAME_GREEK.get(m[1], m[1])} = {m[2]}$)", self.name)
+        text = re.sub(r"\bp-power\b", "$p$-power", text)
+        return re.sub(r"^cosh$", r"$\\cosh$", text)
 
     # ------------------------------------------------------------------ parameters
     @property

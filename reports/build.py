@@ -520,11 +520,104 @@ NUMERIC_WORDS = {
 _PDF_WORDS = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u2212": "-", "\u2013": "-", "\u2014": "-",
               "\u2192": "->", "\u221e": "inf", "\u2113": "l", "\u2299": "*", "\u00b7": "*"}
 
+#: LaTeX math commands → plain text for PDF strings (:func:`pdf_plain`); the symbols say in
+#: ASCII what :data:`_PDF_WORDS` says for their Unicode characters.  Greek letters (``\eta``,
+#: ``\varphi``, ``\Sigma``) become their names (:data:`_GREEK`), other commands their name.
+_PDF_MATH = {
+    "langle": "<", "rangle": ">", "nabla": "grad", "partial": "d", "odot": "*", "cdot": "*", "times": "x",
+    "ast": "*", "circ": "o", "le": "<=", "leq": "<=", "ge": ">=", "geq": ">=", "ne": "!=", "neq": "!=",
+    "approx": "~", "sim": "~", "equiv": "==", "to": "->", "mapsto": "->", "rightarrow": "->",
+    "Rightarrow": "=>", "Leftrightarrow": "<=>", "infty": "inf", "ell": "l", "pm": "+-", "dots": "...",
+    "ldots": "...", "cdots": "...", "top": "T", "prime": "'", "mid": "|", "vert": "|", "Vert": "||",
+    "lVert": "||", "rVert": "||", "succ": ">", "prec": "<", "quad": " ", "qquad": " ", "colon": ":",
+}
+_PDF_SPACES = {",": " ", ";": " ", ":": " ", " ": " ", "!": "", "{": "{", "}": "}", "|": "||", "$": "$"}
+_PDF_DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "displaystyle",
+             "textstyle", "limits"}
+_PDF_TEXT = {"mathrm", "operatorname", "text", "textrm", "mathit", "mathcal", "mathbf", "mathbb", "mathsf",
+             "boldsymbol", "mathtt", "textsf"}
+_PDF_FRACS = {"frac", "tfrac", "dfrac"}
+_PDF_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|.", re.S)
 
-def pdf_string(text: object) -> str:
-    """Plain ASCII for PDF bookmarks (``\\texorpdfstring``), escaped for LaTeX."""
+
+def _pdf_wrap(text: str) -> str:
+    """``a`` or ``(a + b)``: a fraction's part or a superscript, parenthesized when not one word."""
+    return text if re.fullmatch(r"[A-Za-z0-9.']+|\([^()]*\)", text) else f"({text})"
+
+
+def _pdf_math(latex: str) -> str:
+    """LaTeX math → readable plain text (``\\frac{d}{dt}`` → ``d/dt``, ``^{2-2/L}`` → ``^(2-2/L)``)."""
+    out: list[str] = []
+    word = False  # the last piece was a word from a command: a letter after it needs a space
+
+    def put(piece: str, *, is_word: bool = False):
+        nonlocal word
+        if piece and (word or is_word) and out and out[-1][-1:].isalnum() and piece[0].isalnum():
+            out.append(" ")
+        out.append(piece)
+        word = is_word
+
+    index = 0
+    while index < len(latex):
+        token = _PDF_TOKEN.match(latex, index).group()
+        index += len(token)
+        name = token[1:]
+        if name in ("langle", "lVert"):  # no space inside an opening bracket: <w, g>
+            while latex[index:index + 1] == " ":
+                index += 1
+        if token in ("^", "_"):
+            argument, index = _group(latex, index)
+            text = _pdf_math(argument)
+            plain = len(text) <= 1 or text.isalnum()
+            put(token + (text if plain else _pdf_wrap(text) if token == "^" else "{" + text + "}"))
+        elif name in _PDF_FRACS:
+            numerator, index = _group(latex, index)
+            denominator, index = _group(latex, index)
+            put(f"{_pdf_wrap(_pdf_math(numerator))}/{_pdf_wrap(_pdf_math(denominator))}")
+        elif name == "sqrt":
+            argument, index = _group(latex, index)
+            put(f"sqrt({_pdf_math(argument)})", is_word=True)
+        elif name == "dot":
+            argument, index = _group(latex, index)
+            put(_pdf_math(argument) + "'")
+        elif name in _PDF_TEXT:
+            argument, index = _group(latex, index)
+            put(_pdf_math(argument) if name != "text" else argument, is_word=True)
+        elif name in _PDF_DROP:
+            continue
+        elif len(token) == 2 and token[0] == "\\" and not token[1].isalpha():
+            put(_PDF_SPACES.get(token[1], token[1]))
+        elif token[0] == "\\":
+            greek = name[3:] if name.startswith("var") and name[3:] in _GREEK else name
+            plain = _PDF_MATH.get(name) or (greek if greek.lower() in _GREEK else name)
+            put(plain, is_word=plain[:1].isalpha())
+        elif token in "{}":
+            continue
+        else:
+            put(" " if token in "~&" else token)
+    return re.sub(r" {2,}", " ", "".join(out))
+
+
+def pdf_plain(text: object) -> str:
+    r"""Text with ``$…$`` math → plain ASCII for PDF bookmarks: the dollars go, the math is
+    read out (commands by :data:`_PDF_MATH`, Greek by name), the prose and its Unicode as
+    :func:`pdf_string` always did; an unbalanced ``$`` keeps everything prose.
+
+    >>> pdf_plain(r"Dual-energy growth: $\frac{d}{dt}\sum_j G(\theta_j) = L\sum_i (-\ell'(q_i))\,q_i$")
+    "Dual-energy growth: d/dt sum_j G(theta_j) = L sum_i (-l'(q_i)) q_i"
+    >>> pdf_plain(r"grows by exactly $\eta^2 \sum_i g_i^2 |w_i|^{2-2/L}$; generic $\varphi$: $G'(x) = x\,\varphi''(x)$")
+    "grows by exactly eta^2 sum_i g_i^2 |w_i|^(2-2/L); generic phi: G'(x) = x phi''(x)"
+    >>> pdf_plain(r"$\dot w = -L\,|w|^{2-2/L} \odot g$, $\frac12\|Xw - y\|^2$, $\eta_1 \ne \eta_2$, $\ell_\infty$")
+    "w' = -L |w|^(2-2/L) * g, 1/2||Xw - y||^2, eta_1 != eta_2, l_inf"
+    >>> pdf_plain("costs $5, plain ASCII, ≤ ∞")
+    'costs $5, plain ASCII, <= inf'
+    """
+    text = "" if text is None else str(text)
+    parts = _MATH_SPLIT.split(text)
+    if len(parts) % 2 == 1 and len(parts) > 1:
+        text = "".join(p.replace(r"\$", "$") if i % 2 == 0 else _pdf_math(p) for i, p in enumerate(parts))
     out = []
-    for char in "" if text is None else str(text):
+    for char in text:
         if ord(char) < 128:
             out.append(char)
         elif char in _PDF_WORDS:
@@ -533,7 +626,13 @@ def pdf_string(text: object) -> str:
             out.append(unicodedata.name(char).split()[-1].lower())
         else:
             out.append(unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode() or "?")
-    return escape_tex("".join(out))
+    return "".join(out)
+
+
+def pdf_string(text: object) -> str:
+    """Plain ASCII for PDF bookmarks (``\\texorpdfstring``), escaped for LaTeX; ``$…$`` math
+    is read out as plain text (:func:`pdf_plain`)."""
+    return escape_tex(pdf_plain(text))
 
 
 def plot_coordinates(series: dict, *, xlog: bool = True, ylog: bool = True) -> str:

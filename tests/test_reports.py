@@ -121,6 +121,68 @@ def test_escape_mixed_keeps_math_and_escapes_prose():
     assert escape_mixed("$α$ ≥ 0") == r"$\ensuremath{\alpha}$ \ensuremath{\geq} 0"
 
 
+def test_pdf_string_reads_mixed_text_out_as_plain_ascii():
+    assert build.pdf_plain(r"$\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$") == "d/dt u_{l,i}^2 = -2 g_i w_i"
+    assert build.pdf_plain(r"$Q = -\frac{L}{2(L-2)}\,|w|^{2/L}$") == "Q = -L/(2(L-2)) |w|^(2/L)"
+    assert build.pdf_plain(r"$\langle w, \nabla f(w)\rangle = 0$, $d = 2$") == "<w, grad f(w)> = 0, d = 2"
+    assert build.pdf_plain(r"$p$-power ($p = 3$): $\varphi^*(y)$, $\Sigma_b = \delta\delta^\top$") \
+        == "p-power (p = 3): phi^*(y), Sigma_b = delta delta^T"
+    assert build.pdf_plain(r"$\sqrt{w^2 + 4\alpha_0^4}$ $\to$ $\ell_\infty$, $\operatorname{asinh}(\sinh\,z)$") \
+        == "sqrt(w^2 + 4 alpha_0^4) -> l_inf, asinh(sinh z)"
+    assert build.pdf_plain("costs $5 & α ≤ β") == "costs $5 & alpha <= beta"  # unbalanced: all prose
+    assert build.pdf_plain(None) == ""
+    assert build.pdf_string(r"DL-8 grows by $\eta^2 \sum_i g_i^2 |w_i|^{2-2/L}$") == (
+        r"DL-8 grows by eta\textasciicircum{}2 sum\_i g\_i\textasciicircum{}2 \textbar{}w\_i\textbar{}"
+        r"\textasciicircum{}(2-2/L)")
+
+
+def test_titles_step_labels_and_falsifier_labels_keep_their_math():
+    results = fake_results()
+    results[0]["title"] = r"Growth by $\eta^2 \sum_i g_i^2$ & 100%"
+    results[0]["steps"][0]["label"] = r"$\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$ <first>"
+    results[0]["falsifiers"][0]["conclusion"]["label"] = r"$\dot w = -L\,|w|^{2-2/L} \odot g$, d_1"
+    tex = render_tex(REPORTS["deep_lda"], results, name="deep_lda", points=8, seed=0)
+    assert tex.isascii()
+    heading = (r"\section{\texorpdfstring{DL-1\quad Growth by $\eta^2 \sum_i g_i^2$ \& 100\%}"
+               r"{DL-1 Growth by eta\textasciicircum{}2 sum\_i g\_i\textasciicircum{}2 \& 100\%}}")
+    assert heading in tex
+    assert r"{DL-1} & Growth by $\eta^2 \sum_i g_i^2$ \& 100\% & " in tex  # the summary table
+    assert r"\textbf{Step 1}\enspace $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$ \textless{}first\textgreater{}" in tex
+    assert r": $\dot w = -L\,|w|^{2-2/L} \odot g$, d\_1\hfill" in tex
+
+
+_ASCII_MATH = re.compile(r"\^|\|\||[<>!]=|->|d/d[a-z]|<[a-z]|\b(phi|theta|eta|alpha|tau|sigma|Sigma|delta|sum|grad|"
+                         r"sqrt|oo|l_oo|eps)\b|[A-Za-z]_[A-Za-z0-9{]|\*")
+
+
+def _prose(mixed: str) -> str:
+    parts = re.split(r"(?<!\\)\$", mixed)
+    assert len(parts) % 2 == 1, f"unbalanced $ in {mixed!r}"
+    return re.sub(r"[\w/]+\.py\b|\bdeep_lda\b", "", " ".join(parts[::2]))  # file and module names are not math
+
+
+def test_project_claim_texts_write_their_math_in_dollars():
+    """Titles, assumptions and falsifier settings of every project claim are mixed text: no
+    ASCII math (``^``, ``||``, ``<=``, ``phi``, ``x_i``, ``*``) in the prose outside ``$…$``."""
+    from derivations import registry
+    texts = []
+    for claim in registry.all_claims():
+        texts += [claim.title, claim.scope] + [text for _, text in claim.assumptions]
+        texts += [f.setting for f in claim.falsifiers]
+    offenders = [text for text in texts if _ASCII_MATH.search(_prose(text))]
+    assert not offenders, offenders
+
+
+def test_project_step_labels_write_their_math_in_dollars(real_results):
+    labels = [s["label"] for r in real_results for s in r["steps"] + [f["conclusion"] for f in r["falsifiers"]]]
+    labels = [label.replace("inverse_fisher", "").replace("neg_log_fisher", "").replace("trace_ratio", "")
+              for label in labels]  # loss names are identifiers, not math
+    offenders = [label for label in labels if _ASCII_MATH.search(_prose(label))]
+    assert labels and not offenders, offenders
+    tex = render_tex(REPORTS["deep_lda"], real_results, name="deep_lda", points=8, seed=0)
+    assert r"\enspace $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$\hfill" in tex
+
+
 def test_math_lines_break_only_at_top_level():
     latex = r"\left(a + b\right) c + \frac{d - e}{f} - \begin{matrix}g + h\end{matrix} + k"
     lines = math_lines(latex, width=10)

@@ -52,13 +52,13 @@ def test_every_step_was_decided_by_both_routes(mf_results):
 
 def test_catalogue_coverage(mf_results):
     """Every catalogue potential appears in MF-1, MF-2 and MF-4 (and the generic phi in MF-1..3)."""
-    names = [q.name for q in pot.catalogue()]
+    names = [q.tex_name for q in pot.catalogue()]
     for claim_id in ("MF-1", "MF-2", "MF-4"):
         labels = " | ".join(s.step.label for s in mf_results[claim_id].steps)
         for name in names:
             assert f"{name}:" in labels, (claim_id, name)
     for claim_id in ("MF-1", "MF-2", "MF-3"):
-        assert any(s.step.label.startswith("generic phi") for s in mf_results[claim_id].steps), claim_id
+        assert any(s.step.label.startswith("generic $\\varphi$") for s in mf_results[claim_id].steps), claim_id
 
 
 def test_cli_json_contract(capsys):

@@ -1,6 +1,6 @@
 """The claim object: one definition drives the proof check, the tests and the report.
 
-A ``Claim`` holds its SPEC ID, statement, named assumptions, a derivation (an ordered list
+A ``Claim`` holds its claim ID, statement, named assumptions, a derivation (an ordered list
 of ``Step`` objects ``lhs <relation> rhs`` with a reason) and ``Falsifier`` objects: for a
 dropped assumption, the conclusion restated in the modified setting, which must be
 *refuted*.  Steps and falsifiers are built lazily (sympy work is timed per claim).
@@ -53,6 +53,9 @@ class Step:
     domain: Domain = field(default_factory=dict)
     label: str = ""
     display: str = ""  # LaTeX shown for ``lhs`` in reports (e.g. r"\frac{d}{dt}Q"); sympy may pre-evaluate lhs
+    #: one instance of a family: consecutive steps with one ``label`` and an ``instance`` each
+    #: (e.g. ``"$L = 3$, $d = 2$"``) are one identity checked over a grid, folded into one table
+    instance: str = ""
 
     def __post_init__(self):
         if self.relation not in RELATIONS:
@@ -124,6 +127,7 @@ class StepResult:
         step, numeric = self.step, self.numeric
         return {
             "label": step.label,
+            "instance": step.instance,
             "lhs": sp.sstr(step.lhs),
             "rhs": sp.sstr(step.rhs),
             "lhs_latex": sp.latex(step.lhs),

@@ -1,4 +1,4 @@
-"""Claims DL-1 … DL-10 (SPEC Part A): Deep LDA on L-layer diagonal linear networks.
+"""Claims DL-1 … DL-10 (docs/deep_lda.md): Deep LDA on L-layer diagonal linear networks.
 
 Conventions shared by the derivations below
 * symbolic depth ``L`` and one representative coordinate (per-coordinate statements) or
@@ -84,7 +84,8 @@ def _euler_step(loss_name: str, d: int) -> Step:
     """⟨w, ∇f(w)⟩ = 0 at a free point ``w`` of R^d (DL-1), the last step of several proofs."""
     w = obj.effective_vector(d)
     return Step(obj.euler_product(obj.loss(loss_name, w), w), 0, "DL-1 (Euler): the loss is degree-0",
-                label=rf"$\langle w, \nabla f(w)\rangle = 0$, {loss_name}, $d = {d}$", display=r"\langle w, \nabla f(w)\rangle")
+                label=rf"$\langle w, \nabla f(w)\rangle = 0$, {loss_name}", instance=f"$d = {d}$",
+                display=r"\langle w, \nabla f(w)\rangle")
 
 
 # ----------------------------------------------------------------------------- DL-1
@@ -214,7 +215,7 @@ def dl4_instance(L_: int, d: int, *, balanced: bool = True, exponent=None) -> St
         time_derivative(w, U, V).xreplace(subs),
         reduced_field(w, g_vec, L_, exponent).xreplace(subs),
         r"differentiate $w = u_1 \odot \dots \odot u_L$ along the layer flow",
-        label=f"$L = {L_}$, $d = {d}$" + ("" if balanced else ", unbalanced"),
+        label="explicit layers" + ("" if balanced else ", unbalanced"), instance=f"$L = {L_}$, $d = {d}$",
         display=r"\dot w",
     )
 
@@ -273,7 +274,8 @@ def _dl5_steps():
         for d in range(1, MAX_DIM + 1):
             derivative, euler = _dQ_dt_explicit(L_, d, None, True)
             steps.append(Step(derivative, -2 * euler, "differentiate $Q$ along the explicit layer flow",
-                              label=rf"$\frac{{dQ}}{{dt}} = -2\langle w, g\rangle$, $L = {L_}$, $d = {d}$", display=r"\frac{d}{dt}Q"))
+                              label=r"$\frac{dQ}{dt} = -2\langle w, g\rangle$, explicit layers",
+                              instance=f"$L = {L_}$, $d = {d}$", display=r"\frac{d}{dt}Q"))
     steps += [_euler_step("fisher", d) for d in range(1, MAX_DIM + 1)]
     return steps
 

@@ -1,4 +1,4 @@
-"""Claims MF-1, MF-2, MF-3, MF-4 and MF-10 (SPEC Part B): mirror flow in homogeneous networks.
+"""Claims MF-1, MF-2, MF-3, MF-4 and MF-10 (docs/mirror_flow.md): mirror flow in homogeneous networks.
 
 Conventions shared by the derivations below
 * **generic φ** — ``φ`` is an undefined sympy function; the calculus (chain and product
@@ -10,7 +10,7 @@ Conventions shared by the derivations below
 * **catalogue φ** — every potential of :func:`derivations.potentials.catalogue`; identities
   are derived on the half line ``x > 0`` and extended by parity (φ even), and network
   parameters are written on an open orthant ``θ_j = σ_j r_j`` with ``r_j > 0`` and
-  ``σ_j = (−1)^{k_j}`` (SPEC Part C), so ``|θ_j|`` never has to be differentiated;
+  ``σ_j = (−1)^{k_j}`` (the pitfalls in docs/), so ``|θ_j|`` never has to be differentiated;
 * **networks** — :mod:`derivations.homogeneous` models on a fixed activation region, with
   symbolic data ``x_i`` and labels ``y_i ∈ {±1}``; the degrees ``s`` and ``L`` are derived.
 """
@@ -203,14 +203,14 @@ def _mf1_potential_steps(potential: pot.Potential, used: set) -> list[Step]:
 
     steps = [
         Step(ready(potential.d2phi_pos), 0, r"strictly convex on $x > 0$ (and $\varphi$ is even)", relation=">",
-             domain=dom, label=rf"{name}: $\varphi''(x) > 0$", display=r"\varphi''(x)"),
+             domain=dom, instance=name, label=rf"$\varphi''(x) > 0$", display=r"\varphi''(x)"),
         Step(potential.phi.xreplace({pot.x: -pot.x}), potential.phi, r"$\varphi$ is even", domain=dom,
-             label=rf"{name}: $\varphi(-x) = \varphi(x)$", display=r"\varphi(-x)"),
+             instance=name, label=rf"$\varphi(-x) = \varphi(x)$", display=r"\varphi(-x)"),
         Step(ready(sp.diff(potential.G_pos, X)), ready(X * potential.d2phi_pos), r"differentiate $G = x\varphi' - \varphi$",
-             domain=dom, label=rf"{name}: $G'(x) = x\,\varphi''(x)$", display=r"G'(x)"),
+             domain=dom, instance=name, label=rf"$G'(x) = x\,\varphi''(x)$", display=r"G'(x)"),
         Step(ready(potential.phi.subs(pot.x, 0) - potential.phi_pos - potential.dphi_pos * (0 - X)
                    - potential.phi.subs(pot.x, 0)), ready(potential.G_pos), "Bregman divergence from the origin",
-             domain=dom, label=rf"{name}: $D_\varphi(0, x) - \varphi(0) = G(x)$", display=r"D_\varphi(0, x) - \varphi(0)"),
+             domain=dom, instance=name, label=rf"$D_\varphi(0, x) - \varphi(0) = G(x)$", display=r"D_\varphi(0, x) - \varphi(0)"),
     ]
     inverse, conj = potential.inverse_dphi, potential.conjugate_pos
     if conj is None:
@@ -218,30 +218,33 @@ def _mf1_potential_steps(potential: pot.Potential, used: set) -> list[Step]:
     forward = ready(potential.dphi_pos.xreplace({X: inverse}))
     if symbolic_route(forward - Y) == "zero":
         inverse_step = Step(forward, Y, r"$X(y)$ solves $\varphi'(x) = y$ (derived, not typed)", domain=dom,
-                            label=rf"{name}: $\varphi'(X(y)) = y$", display=r"\varphi'(X(y))")
+                            instance=name, label=rf"$\varphi'(X(y)) = y$", display=r"\varphi'(X(y))")
     else:
         inverse_step = Step(ready(inverse.xreplace({Y: potential.dphi_pos})), X,
                             r"$X$ is a left inverse of the increasing bijection $\varphi'$ of $(0, \infty)$, hence its inverse",
-                            domain=dom, label=rf"{name}: $X(\varphi'(x)) = x$", display=r"X(\varphi'(x))")
+                            domain=dom, instance=name, label=rf"$X(\varphi'(x)) = x$", display=r"X(\varphi'(x))")
     return steps + [
         inverse_step,
         Step(ready(conj), ready(Y * inverse - potential.phi_pos.xreplace({X: inverse})),
              r"the sup of $\xi y - \varphi(\xi)$ is attained at $\xi = X(y)$ ($\varphi$ strictly convex)", domain=dom,
-             label=rf"{name}: $\varphi^*(y) = y\,X(y) - \varphi(X(y))$", display=r"\varphi^*(y)"),
+             instance=name, label=rf"$\varphi^*(y) = y\,X(y) - \varphi(X(y))$", display=r"\varphi^*(y)"),
         Step(ready(conj), ready(potential.G_pos.xreplace({X: inverse})),
              r"Fenchel-Young at the dual point $y = \varphi'(x)$, written with $x = X(y)$ ($X$ is a bijection of $(0, \infty)$)",
-             domain=dom, label=rf"{name}: Fenchel-Young $\varphi^*(\varphi'(x)) = G(x)$", display=r"\varphi^*(y)"),
+             domain=dom, instance=name, label=rf"Fenchel-Young $\varphi^*(\varphi'(x)) = G(x)$", display=r"\varphi^*(y)"),
         Step(ready(sp.diff(conj, Y)), ready(inverse), r"envelope theorem: $(\varphi^*)' = (\varphi')^{-1}$", domain=dom,
-             label=rf"{name}: $(\varphi^*)'(y) = X(y)$", display=r"\frac{d}{dy}\varphi^*(y)"),
+             instance=name, label=rf"$(\varphi^*)'(y) = X(y)$", display=r"\frac{d}{dy}\varphi^*(y)"),
         Step(ready(potential.conjugate.xreplace({pot.y: -pot.y})), ready(potential.conjugate), r"$\varphi$ even $\Rightarrow$ $\varphi^*$ even",
-             domain=dom, label=rf"{name}: $\varphi^*(-y) = \varphi^*(y)$", display=r"\varphi^*(-y)"),
+             domain=dom, instance=name, label=rf"$\varphi^*(-y) = \varphi^*(y)$", display=r"\varphi^*(-y)"),
     ]
 
 
 def _mf1_steps() -> list[Step]:
+    """The generic steps, then each property over the catalogue (property by property, so the
+    report folds each into one table of potentials), then the lemmas the potentials used."""
     steps, used = _mf1_generic_steps(), set()
-    for potential in catalogue_potentials():
-        steps += _mf1_potential_steps(potential, used)
+    per_potential = [_mf1_potential_steps(potential, used) for potential in catalogue_potentials()]
+    order = list(dict.fromkeys(step.label for block in per_potential for step in block))
+    steps += sorted((step for block in per_potential for step in block), key=lambda st: order.index(st.label))
     return steps + _lemma_steps(used)
 
 
@@ -336,15 +339,18 @@ def _mf2_steps() -> list[Step]:
                   r"chain rule with $\dot\theta = -g/\varphi''(\theta)$ and $G' = x\,\varphi''$",
                   label=r"generic $\varphi$: $\frac{d}{dt} G(\theta_j) = -\theta_j\,\partial_j\mathcal L$",
                   display=r"\frac{d}{dt}G(\theta_j)")]
+    signs = {True: [], False: []}     # θ > 0 and θ < 0, each over the catalogue (folded in the report)
     for potential in catalogue_potentials():
         G_pos, d2 = potential.G_pos, potential.d2phi_pos
         dG = sp.diff(G_pos, pot.X_POS)
-        steps.append(Step(dG * (-g / d2), -pot.X_POS * g, r"$\theta = x > 0$", domain=potential.domain,
-                          label=rf"{potential.tex_name}: $\frac{{d}}{{dt}} G(\theta) = -\theta g$, $\theta > 0$", display=r"\frac{d}{dt}G(\theta)"))
-        # θ = −r < 0: G(θ) = G₊(r), ṙ = −θ̇ = g/φ''₊(r)
-        steps.append(Step((dG * (g / d2)).xreplace({pot.X_POS: r}), r * g, r"$\theta = -r < 0$, $G$ and $\varphi''$ even", domain=potential.domain,
-                          label=rf"{potential.tex_name}: $\frac{{d}}{{dt}} G(\theta) = -\theta g$, $\theta < 0$",
+        signs[True].append(Step(dG * (-g / d2), -pot.X_POS * g, r"$\theta = x > 0$", domain=potential.domain,
+                          label=r"$\frac{d}{dt} G(\theta) = -\theta g$, $\theta > 0$", instance=potential.tex_name,
                           display=r"\frac{d}{dt}G(\theta)"))
+        # θ = −r < 0: G(θ) = G₊(r), ṙ = −θ̇ = g/φ''₊(r)
+        signs[False].append(Step((dG * (g / d2)).xreplace({pot.X_POS: r}), r * g, r"$\theta = -r < 0$, $G$ and $\varphi''$ even", domain=potential.domain,
+                          label=r"$\frac{d}{dt} G(\theta) = -\theta g$, $\theta < 0$", instance=potential.tex_name,
+                          display=r"\frac{d}{dt}G(\theta)"))
+    steps += signs[True] + signs[False]
     for key in ("linear", "relu", "leaky_relu", "squared_relu", "deep_leaky_relu", "deep_squared_relu"):
         steps.append(_rescaling_step(key))
     steps.append(_rescaling_step("squared_relu", "logistic"))

@@ -52,10 +52,10 @@ __all__ = [
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
-#: One entry per report.  ``groups``: claim groups (the prefix of the SPEC IDs) that the
+#: One entry per report.  ``groups``: claim groups (the prefix of the claim IDs) that the
 #: report documents, in order.  ``template``: file in ``reports/templates``.  ``evidence``
 #: (optional): returns the function of ``quick`` that gives ``{claim ID: [evidence rows]}``
-#: from simulations.  ``experiments`` (optional): titles of the SPEC IDs whose evidence
+#: from simulations.  ``experiments`` (optional): titles of the claim IDs whose evidence
 #: has no registered claim (numerical experiments only); they get a section of their own.
 #: ``experiment_objects`` (optional): returns the report's
 #: :class:`numerics.core.experiment.Experiment` objects, each a section with laws and figures.
@@ -146,7 +146,7 @@ _GREEK = (
     "final-sigma sigma tau upsilon phi chi psi omega"
 ).split()
 
-# Characters outside ASCII that occur in SPEC-style prose, as commands valid in text and
+# Characters outside ASCII that occur in the docs' prose, as commands valid in text and
 # math mode (``\ensuremath``).  Anything else is spelled as ``[U+XXXX]`` — never a failed
 # compile.
 _UNICODE = {
@@ -409,15 +409,17 @@ def _plural(count: object, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def step_checks(step: dict) -> str:
-    """One sentence: what each route said about a step (counterexample included)."""
+def step_checks(step: dict, instances: int = 1) -> str:
+    """One sentence: what each route said about a step (counterexample included); with
+    ``instances > 1``, about each of that many instances (the point counts summed over them)."""
     numeric = step.get("numeric") or {}
     symbolic = step.get("symbolic")
     words = SYMBOLIC_WORDS.get(symbolic, escape_tex(symbolic))
     text = f"Symbolic route: {words}. Numeric route: "
     text += NUMERIC_WORDS.get(numeric.get("verdict"), escape_tex(numeric.get("verdict")))
-    text += " " + _plural(numeric.get("points", 0), "random point")
-    text += f" ({numeric.get('exact_points', 0)} exact, {numeric.get('ball_points', 0)} in ball arithmetic)"
+    text += " " + _plural(numeric.get("points", 0), "random point") + (" per instance" if instances > 1 else "")
+    text += f" ({numeric.get('exact_points', 0)} exact, {numeric.get('ball_points', 0)} in ball arithmetic"
+    text += f" over all {instances})" if instances > 1 else ")"
     if numeric.get("counterexample") is not None:
         text += f"; counterexample {point_tex(numeric['counterexample'])}, where the difference is "
         text += value_tex(numeric.get("value"))
@@ -425,6 +427,75 @@ def step_checks(step: dict) -> str:
     if numeric.get("note"):
         text += " " + escape_mixed(numeric["note"])
     return text
+
+
+def common_checks(steps: Sequence[dict]) -> str | None:
+    """The route sentence (:func:`step_checks`) most steps of a claim share, said once per
+    claim; ``None`` when no sentence is shared by two steps.  Steps whose sentence differs
+    keep their own.
+
+    >>> step = {"symbolic": "zero", "numeric": {"verdict": "zero", "points": 2, "exact_points": 2}}
+    >>> common_checks([step, step, {**step, "symbolic": "unknown"}]).startswith("Symbolic route: the difference")
+    True
+    """
+    counts: dict[str, int] = {}
+    for step in steps:
+        text = step_checks(step)
+        counts[text] = counts.get(text, 0) + 1
+    best = max(counts, key=counts.get, default=None)
+    return best if best is not None and counts[best] >= 2 else None
+
+
+def step_groups(steps: Sequence[dict]) -> list[dict]:
+    """The steps of a derivation as the report shows them: ``{"first", "last", "label",
+    "steps"}`` (1-based step numbers), where a run of consecutive steps with one ``label`` and
+    an ``instance`` each (one identity over a grid) is one group, folded into a table when it
+    has more than one step; every other step is a group of its own.
+
+    >>> [(g["first"], g["last"]) for g in step_groups([{"label": "a", "instance": "1"},
+    ...                                                  {"label": "a", "instance": "2"}, {"label": "a"}])]
+    [(1, 2), (3, 3)]
+    """
+    groups: list[dict] = []
+    for number, step in enumerate(steps, 1):
+        last = groups[-1] if groups else None
+        if (last is not None and step.get("instance") and last["steps"][-1].get("instance")
+                and last["label"] == step.get("label")):
+            last["steps"].append(step)
+            last["last"] = number
+        else:
+            groups.append({"first": number, "last": number, "label": step.get("label"), "steps": [step]})
+    return groups
+
+
+def family_checks(steps: Sequence[dict]) -> dict:
+    """The route sentence of a folded family, ``{"text", "others"}``: ``text`` says it once for
+    the members whose routes agree in kind (symbolic word, numeric verdict, points; no
+    counterexample, no note), the most common kind; ``single``: the sentence of one such member
+    (the report omits ``text`` when ``single`` is the claim's common sentence); ``others`` are
+    the members it does not describe, which keep their own sentence."""
+    def kind(step):
+        numeric = step.get("numeric") or {}
+        return (step.get("symbolic"), numeric.get("verdict"), numeric.get("points"),
+                numeric.get("counterexample") is None and not numeric.get("note"))
+
+    kinds = [kind(step) for step in steps]
+    typical = max(set(kinds), key=kinds.count)
+    members = [step for step, k in zip(steps, kinds) if k == typical and k[3]]
+    if not members:
+        return {"text": None, "single": None, "others": list(steps)}
+    numeric = dict(members[0].get("numeric") or {})
+    for key in ("exact_points", "ball_points"):
+        numeric[key] = sum((m.get("numeric") or {}).get(key, 0) for m in members)
+    merged = {"symbolic": members[0].get("symbolic"), "numeric": numeric}
+    return {"text": step_checks(merged, instances=len(members)) if len(members) > 1 else step_checks(members[0]),
+            "single": step_checks(members[0]), "others": [step for step in steps if step not in members]}
+
+
+def family_verdict(steps: Sequence[dict]) -> str:
+    """One verdict for a folded family: ``refuted`` if any instance is, ``verified`` if all are."""
+    verdicts = {s.get("verdict") for s in steps}
+    return "refuted" if "refuted" in verdicts else "verified" if verdicts == {"verified"} else "undecided"
 
 
 # ---------------------------------------------------------------------------------------
@@ -674,6 +745,10 @@ def _environment() -> jinja2.Environment:
         point=point_tex,
         math=step_math,
         checks=step_checks,
+        common_checks=common_checks,
+        groups=step_groups,
+        family_verdict=family_verdict,
+        family_checks=family_checks,
         pdfstring=pdf_string,
         coordinates=plot_coordinates,
         figure=_figure_tex,
@@ -789,7 +864,7 @@ def _validate_step(step: object, where: str) -> None:
         raise ResultsError(f"{where} must be an object (a step), got {json_type(step)}")
     _field(step, "verdict", _TEXT, where, choices=VERDICTS)
     _field(step, "reason", _TEXT, where)
-    for key in ("label", "lhs_latex", "rhs_latex", "lhs_display", "relation", "relation_latex"):
+    for key in ("label", "instance", "lhs_latex", "rhs_latex", "lhs_display", "relation", "relation_latex"):
         _field(step, key, _OPTIONAL_TEXT, where, required=False)
     _field(step, "symbolic", _TEXT, where, required=False, choices=SYMBOLIC)
     _field(step, "numeric", (dict, type(None)), where, required=False)

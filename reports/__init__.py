@@ -5,6 +5,8 @@ escaping, the Jinja2 rendering and the reproducible pdflatex build; :mod:`report
 the command line.  Built files go to ``reports/build/`` (not committed).
 """
 
+import derivations  # noqa: F401  (one BLAS thread, set before numpy loads: see derivations/__init__)
+
 from .build import REPORTS, compile_pdf, escape_tex, render_tex
 
 __all__ = ["REPORTS", "render_tex", "compile_pdf", "escape_tex"]

@@ -10,6 +10,8 @@ run is reproducible), ``thorough`` (many examples, for a manual run). Override w
 import os
 import tempfile
 
+import derivations  # noqa: F401  (first: one BLAS thread before numpy loads, as in Dask workers)
+
 import flint
 import mpmath
 import pytest

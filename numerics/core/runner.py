@@ -12,7 +12,8 @@ and returns all results in task order.  Where they are computed:
 * ``scheduler="tcp://HOST:PORT"``: an existing Dask cluster (its workers must have flowproof
   installed at the same version).
 
-Every result goes through one JSON round trip whichever way it was computed, so a serial, a
+Every result goes through one JSON round trip whichever way it was computed, and BLAS runs
+single-threaded in this process as in a Dask worker (see :mod:`derivations`), so a serial, a
 Dask and a cached run return equal data.  Each task sets its own precision
 (``mpmath.workdps``), so worker processes share no global state.
 

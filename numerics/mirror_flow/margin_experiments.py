@@ -1,4 +1,4 @@
-"""The max-margin experiments of mirror flow (SPEC B: MF-5, MF-6, MF-9) as
+"""The max-margin experiments of mirror flow (docs/mirror_flow.md: MF-5, MF-6, MF-9) as
 :class:`numerics.core.experiment.Experiment` objects.
 
 Set-up (as in :mod:`numerics.mirror_flow.evidence`): the linear model (``L = 1``) on
@@ -23,6 +23,8 @@ arguments and is computed once.
 ['quadratic', 'p-power', 'quadratic+quartic', 'hyperbolic entropy', 'cosh']
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -152,6 +154,16 @@ def _first_after(run: dict, s_min: float) -> int:
     return next(k for k, s in enumerate(run["s"]) if s >= s_min)
 
 
+#: below this a float64 solver residual is round-off, whose digits depend on the BLAS threads
+#: (a Dask worker runs single-threaded): printed as a bound, so serial and Dask reports agree
+ROUNDOFF = 1e-13
+
+
+def _roundoff(v) -> str:
+    """A solver residual: ``< 1e-13`` at round-off level, else its value (see ``ROUNDOFF``)."""
+    return f"$< 10^{{{round(math.log10(ROUNDOFF))}}}$" if abs(float(v)) < ROUNDOFF else _f(v, 2)
+
+
 def _mf5_analyse(points, results, quick) -> Outcome:
     runs = _runs(points, results)
     lin = {key: runs[key] for key in LINEAR_POTENTIALS}
@@ -171,15 +183,15 @@ def _mf5_analyse(points, results, quick) -> Outcome:
             max(r["direction_error"][-1] / r["separation"] for r in lin.values()), expected=0, tolerance=0.5,
             falsifier="the other horizon's solution $\\theta'$ as the prediction (nearest potential)",
             falsifier_measured=min(r["other_error"] / r["separation"] for r in lin.values()),
-            note="SPEC MF-5: for $L = 1$ the limit direction is the $Q_\\infty$ max-margin classifier"),
-        # tolerance 1/2: the slowest horizon (ℓ∞) has a KKT residual ~ (log t)^-1 (SPEC MF-7), and
+            note="docs/mirror_flow.md, MF-5: for $L = 1$ the limit direction is the $Q_\\infty$ max-margin classifier"),
+        # tolerance 1/2: the slowest horizon (ℓ∞) has a KKT residual ~ (log t)^-1 (docs/mirror_flow.md, MF-7), and
         # log t grows by a factor ≥ 4 between s = 10 and the end (quick: 7.1 -> 29), so the
         # residual must fall at least by a factor 2 with room to spare
         law("KKT residual of $(P_Q)$ at the end over its value at $s \\ge 4$ (worst potential)",
             max(kkt_ratio.values()), expected=0, tolerance=0.5,
             falsifier="the KKT residual of the other horizon's problem $(P_{Q'})$ on the same iterates",
             falsifier_measured=min(kkt_other_ratio.values()),
-            note="SPEC MF-5: the normalized iterate's KKT residual goes to 0"),
+            note="docs/mirror_flow.md, MF-5: the normalized iterate's KKT residual goes to 0"),
         # tolerance 1e-9: both integrators are asked for 1e-12 (LSODA rtol) and 30 digits; a
         # difference above 1e-9 would mean the float64 flow is not the flow
         law(f"float64 rescaled flow against the Taylor method ({p_chk['dps']} digits): "
@@ -203,8 +215,8 @@ def _mf5_analyse(points, results, quick) -> Outcome:
             f"{hist}; observed local rates: direction $\\sim s^{{{_f(_rate(r['s'], r['direction_error']), 2)}}}"
             f" \\sim (\\log t)^{{{_f(_rate(r['log_t'], r['direction_error']), 2)}}}$, gap $\\sim (\\log t)^"
             f"{{{_f(_rate(r['log_t'], gaps), 2)}}}$; $(P_Q)$ solved independently ({sol['method']}), duality gap "
-            f"{_f(sol['duality_gap'], 2)}, KKT($\\theta^\\ast$) {_f(sol['kkt'], 2)}, unique (face width "
-            f"{_f(sol['face_width'], 2)})"))
+            f"{_roundoff(sol['duality_gap'])}, KKT($\\theta^\\ast$) {_roundoff(sol['kkt'])}, unique (face width "
+            f"{_roundoff(sol['face_width'])})"))
     rows.append(_row("float64 rescaled flow against the Taylor rescaled flow (30 digits), $x^2/2 + x^4/4$",
                      f"float64 LSODA rtol $10^{{-12}}$ against {p_chk['dps']} digits ({chk['steps']} Taylor steps)",
                      f"$s = {p_chk['s_end']}$ ($\\log t = {_f(chk['log_t'])}$)", _f(chk["theta_difference"]), "", "",
@@ -292,7 +304,7 @@ def _mf6_analyse(points, results, quick) -> Outcome:
         law("both potentials' direction errors at the end, in units of $\\|\\theta^\\ast/Q^\\ast - \\theta'/Q'\\|_Q$ "
             "(worst pair)", max(ratios), expected=0, tolerance=0.5,
             falsifier="the other horizon's solution $\\theta'$ as the prediction",
-            falsifier_measured=min(other_ratios), note="SPEC MF-6: one horizon, one max-margin solution"),
+            falsifier_measured=min(other_ratios), note="docs/mirror_flow.md, MF-6: one horizon, one max-margin solution"),
         # tolerance 1/2: the two directions must be nearer to each other than half the distance
         # between the candidate limits, so they cannot have different limits among them
         law("distance between the two potentials' directions at the end, in the same units (worst pair)",
@@ -359,7 +371,7 @@ def _mf9_analyse(points, results, quick) -> Outcome:
         # constant of the O() is not known; measured there: 0.004)
         law("$L = 2$, 2-layer linear net, $x^2/2$: the same exponent", b2, expected=0.5, tolerance=0.02,
             falsifier="the linear model ($L = 1$), $x^2/2$", falsifier_measured=b1,
-            note="SPEC MF-9: $Q_\\infty(\\theta_t) = \\Theta((\\log t)^{1/L})$"),
+            note="docs/mirror_flow.md, MF-9: $Q_\\infty(\\theta_t) = \\Theta((\\log t)^{1/L})$"),
     ]
     rows = []
     for key, (b, local) in fits.items():
@@ -372,7 +384,7 @@ def _mf9_analyse(points, results, quick) -> Outcome:
             f"fitted exponent {_f(b, 4)} (prediction $1/L = 1$); local slopes $d\\log Q/d\\log\\log t$: "
             + ", ".join(_f(v, 3) for v in local)
             + ("" if key in ("l2", "l1") else "; not a law: the potential reaches its horizon only slowly "
-               "(SPEC MF-4), so its asymptotics set in late")))
+               "(docs/mirror_flow.md, MF-4), so its asymptotics set in late")))
     for name, q, f, label in TWO_LAYER:
         r, (b, local) = runs[("L2", name)], deep[name]
         rows.append(_row(

@@ -1,6 +1,6 @@
 """Benchmark: the high-precision Taylor integrator on the reference diagonal-network flow.
 
-Reference problem (SPEC Part A, DL-4): balanced L = 3, d = 3 diagonal linear network on
+Reference problem (docs/deep_lda.md, DL-4): balanced L = 3, d = 3 diagonal linear network on
 the square loss f(w) = 1/2 ||Xw - y||^2 with
 
     X = [[1, 2, -1], [0.5, -1, 1]],   y = [1, -0.5],   w(0) = (0.1, 0.1, 0.1)

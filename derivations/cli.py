@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m derivations",
         description=(
-            "Check the claims of flowproof (IDs from SPEC.md, e.g. DL-4, or whole groups, e.g. DL). "
+            "Check the claims of flowproof (IDs from docs/, e.g. DL-4, or whole groups, e.g. DL). "
             "Every step is decided by two independent routes: symbolic zero-testing with sympy and exact "
             "(rational) or ball-arithmetic evaluation at random points. A step is 'verified' when both agree, "
             "'refuted' when a counterexample point is found, 'undecided' otherwise. Every falsifier (the "

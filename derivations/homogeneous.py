@@ -1,4 +1,4 @@
-"""Positively homogeneous networks without biases (SPEC B.1), as sympy models.
+"""Positively homogeneous networks without biases (docs/mirror_flow.md, Objects), as sympy models.
 
 A fully connected network ``f(θ; x) = W_D σ(W_{D−1} … σ(W_1 x))`` with a scalar output.
 Activations are taken *on a fixed activation region*: every (hidden unit, data point) pair
@@ -322,7 +322,7 @@ class Network:
 
     @property
     def predicted_degree(self) -> sp.Expr:
-        """``1 + s + … + s^{D−1}`` (SPEC B.1), to compare with the derived ``degree``."""
+        """``1 + s + … + s^{D−1}`` (docs/mirror_flow.md, Objects), to compare with the derived ``degree``."""
         s = self.activation.degree
         return sum((s**k for k in range(self.depth)), sp.Integer(0))
 

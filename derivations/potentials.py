@@ -1,4 +1,4 @@
-"""Separable mirror potentials ``R(θ) = Σ_j φ(θ_j)`` and the objects derived from them (SPEC B.1).
+"""Separable mirror potentials ``R(θ) = Σ_j φ(θ_j)`` and the objects derived from them (docs/mirror_flow.md, Objects).
 
 A :class:`Potential` holds one even, strictly convex ``φ`` (a sympy expression in the real
 symbol :data:`x`) and derives, lazily and mechanically,
@@ -18,7 +18,7 @@ symbol :data:`x`) and derives, lazily and mechanically,
   ``c`` and fitted to ``c^{-β}`` or ``(log c)^{-γ}``.
 
 Everything is derived on the half line ``x > 0`` (sympy symbol :data:`X_POS`) and extended
-by parity (``φ`` even, ``φ'`` odd), which avoids ``d|x|/dx = sign(x)`` (SPEC Part C).
+by parity (``φ`` even, ``φ'`` odd), which avoids ``d|x|/dx = sign(x)`` (the pitfalls in docs/).
 
 :func:`from_expression` turns a user's text into a Potential (:func:`validate` does the
 same for a sympy expression, from requirement 3 on), checking the requirements in this
@@ -652,7 +652,7 @@ def classify_horizon(h: sp.Expr) -> Horizon:
     return Horizon("lp", h, exponent)
 
 
-# ----------------------------------------------------------------------------- catalogue (SPEC B.1)
+# ----------------------------------------------------------------------------- catalogue (docs/mirror_flow.md, Objects)
 ALPHA = sp.Symbol("alpha", positive=True)
 P = sp.Symbol("p", positive=True)
 _alpha = Parameter(ALPHA, "alpha > 0", rationals(0, 3), sp.Integer(1))
@@ -708,7 +708,7 @@ def quadratic_power(p=3) -> Potential:
 
 
 def catalogue() -> list[Potential]:
-    """The SPEC B.1 table (symbolic α and p where the family has them, plus numeric cases)."""
+    """The potentials table of docs/mirror_flow.md (symbolic α and p where the family has them, plus numeric cases)."""
     return [quadratic(), p_power(), p_power(3), hyperbolic_entropy(), cosh_potential(), quadratic_quartic(),
             quadratic_power(3), quadratic_power(sp.Rational(3, 2))]
 

@@ -1,4 +1,4 @@
-"""The claim registry, keyed by SPEC IDs (``DL-4``) and groups (``DL``, ``MF``).
+"""The claim registry, keyed by claim IDs (``DL-4``) and groups (``DL``, ``MF``).
 
 The project's claims register themselves when their modules are imported; a researcher's
 claims are found in a file (:func:`load_file`): every :class:`Claim` defined at the top
@@ -102,7 +102,7 @@ def groups() -> list[str]:
 
 
 def select(names: list[str] | None = None) -> list[Claim]:
-    """Claims named by ID or group, in SPEC order; all claims when ``names`` is empty."""
+    """Claims named by ID or group, in registry order; all claims when ``names`` is empty."""
     claims = all_claims()
     if not names:
         return claims

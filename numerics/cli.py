@@ -88,7 +88,7 @@ def _e(limit: int) -> str:
 
 
 SIMULATE_EPILOG = f"""\
-flows (SPEC Part A):
+flows (docs/deep_lda.md):
   layer    the un-reduced gradient flow on the layers u_1..u_L (state in R^(L d))
   reduced  DL-4: w' = -L |w|^(2-2/L) * grad f(w), on the orthant of w(0)
   mirror   DL-6: z' = -grad f(w(z)), z = grad Phi(w), w from the inverse mirror map

@@ -2,7 +2,7 @@
 two routes, planted non-laws, mirror flows, bad input, the CLI and the numeric witness.
 
 Known results reproduced (gradient flow, any loss, near a generic point):
-* L-layer diagonal net, d coordinates: (L−1)·d laws u_{1,i}² − u_{l,i}² (SPEC DL-2;
+* L-layer diagonal net, d coordinates: (L−1)·d laws u_{1,i}² − u_{l,i}² (docs/deep_lda.md, DL-2;
   Marcotte, Gribonval & Peyré, "Abide by the law and follow the flow", NeurIPS 2023).
 * 2-layer linear net W2·W1 with inner width r: r(r+1)/2 laws, the entries of
   W1 W1ᵀ − W2ᵀ W2 (Arora, Cohen & Hazan 2018; Marcotte et al. 2023, complete).

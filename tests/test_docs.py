@@ -40,3 +40,13 @@ def test_every_section_names_a_claim_or_an_experiment():
     known = {c.id for c in registry.all_claims()} | _measured_ids()
     unknown = _documented_ids() - known
     assert not unknown, f"sections of docs/ that name nothing registered: {sorted(unknown)}"
+
+
+def test_no_reference_points_outside_the_project():
+    """The code, tests and docs cite docs/, never the workplace's SPEC.md or ../shared."""
+    root = DOCS.parent
+    files = [p for folder in ("derivations", "numerics", "reports", "tests", "benchmarks", "docs")
+             for p in (root / folder).rglob("*") if p.suffix in (".py", ".md", ".j2")] + [root / "README.md"]
+    offenders = [str(p.relative_to(root)) for p in files
+                 if p != Path(__file__) and re.search(r"SPEC\.md|\.\./shared|\bSPEC [A-Z]", p.read_text())]
+    assert not offenders, offenders

@@ -10,7 +10,7 @@ TOL = 10.0 ** -(DPS - 3)     # K = 3 digits, as in the Deep LDA property tests
 
 
 def test_u_squared_minus_v_squared_conserves_the_products_not_the_norms():
-    """w = u ⊙ u − v ⊙ v (SPEC MF-10): u_i v_i is conserved by gradient flow for any loss."""
+    """w = u ⊙ u − v ⊙ v (docs/mirror_flow.md, MF-10): u_i v_i is conserved by gradient flow for any loss."""
     p = Parametrization.from_text("u1 u2 v1 v2", ["u1**2 - v1**2", "u2**2 - v2**2"])
     run = gradient_flow(p, "(w1 + w2 - 1)**2/2 + (w1 - w2)**2", {"u1": "1/2", "u2": "1/3", "v1": "1/5", "v2": "1/7"},
                         2, dps=DPS, quantities={"u1 v1": "u1*v1", "u2 v2": "u2*v2", "norm": "u1**2 + v1**2"})

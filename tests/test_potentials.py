@@ -1,9 +1,9 @@
-"""Potentials (SPEC B.1): derived objects against the SPEC table, Fenchel–Young and the
+"""Potentials (docs/mirror_flow.md, Objects): derived objects against the table of docs/mirror_flow.md, Fenchel–Young and the
 Fenchel–Young inequality at random exact points (ball arithmetic), horizons and approach
 rates (recomputed independently with mpmath), user input validation and the
 ``python -m derivations potential`` command.
 
-The SPEC table is typed here on purpose: the module derives every entry, the test compares.
+The table of docs/mirror_flow.md is typed here on purpose: the module derives every entry, the test compares.
 """
 
 import json
@@ -49,7 +49,7 @@ def _same(a, b) -> bool:
     return symbolic_route(sp.sympify(a) - sp.sympify(b)) == "zero"
 
 
-# --------------------------------------------------------------- the SPEC B.1 table
+# --------------------------------------------------------------- the potentials table of docs/mirror_flow.md
 def test_quadratic_row():
     q = pot.quadratic()
     assert (q.dphi, q.d2phi, q.conjugate, q.G) == (x, 1, y**2 / 2, x**2 / 2)
@@ -170,7 +170,7 @@ def _independent_ratio(phi, c, dps):
 
 
 def test_hyperbolic_entropy_is_still_at_0_5024_at_c_1e64():
-    """SPEC MF-4: at c = 1e64 the diagonal ratio is 0.5024, not yet the l1 value 1/2."""
+    """docs/mirror_flow.md, MF-4: at c = 1e64 the diagonal ratio is 0.5024, not yet the l1 value 1/2."""
     def phi(t):
         return t * mpmath.asinh(t) - mpmath.sqrt(t**2 + 1) + 1
 

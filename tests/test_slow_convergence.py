@@ -1,6 +1,6 @@
 """MF-7 (numerics.mirror_flow.slow_convergence): the slow regime measured on the closed form.
 
-The expected laws are SPEC MF-7's (derived there from the horizon's geometry, not from
+The expected laws are MF-7's (docs/mirror_flow.md) (derived there from the horizon's geometry, not from
 this code): the direction error falls like 1/log log t for x² log(e + x²) (ℓ2 horizon
 approached logarithmically), like 1/log t for x²/2 from w(0) ≠ 0 (the falsifier) and for
 cosh (ℓ∞), and like (log t)^(-1/2) for hyperbolic entropy (ℓ1, a vertex).  The fits below

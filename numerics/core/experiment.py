@@ -37,7 +37,7 @@ __all__ = ["Experiment", "Outcome", "law", "figure", "curve", "image"]
 
 @dataclass(frozen=True)
 class Experiment:
-    """See the module docstring.  ``id``: a SPEC ID (``MF-7``) or a named one (``DL-SWEEP``);
+    """See the module docstring.  ``id``: a claim ID (``MF-7``) or a named one (``DL-SWEEP``);
     ``question``/``setting``: one sentence each (``$…$`` math allowed), shown in the report."""
 
     id: str

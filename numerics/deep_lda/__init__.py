@@ -1,1 +1,1 @@
-"""Deep LDA on diagonal linear networks (SPEC Part A): data, flows, simulations, evidence."""
+"""Deep LDA on diagonal linear networks (docs/deep_lda.md): data, flows, simulations, evidence."""

@@ -1,4 +1,4 @@
-"""Synthetic two-class data for Deep LDA (SPEC A.1, A.3) and its scatter matrices.
+"""Synthetic two-class data for Deep LDA (docs/deep_lda.md) and its scatter matrices.
 
 Points are drawn from two Gaussians with a shared random covariance (``numpy`` generator
 with a fixed seed) and, by default, rounded to a grid of ``1/grid`` so that every number
@@ -9,7 +9,7 @@ read as their exact binary values.
 
 * within-class scatter ``Σ_w = Σ_c Σ_{n∈c} (x_n − μ_c)(x_n − μ_c)ᵀ``;
 * between-class scatter ``Σ_b = Σ_c N_c (μ_c − μ)(μ_c − μ)ᵀ = (N_1 N_2 / N) δ δᵀ`` with
-  ``δ = μ_1 − μ_2`` (the definition of SPEC A.1; it differs from ``δδᵀ`` by the constant
+  ``δ = μ_1 − μ_2`` (the definition of docs/deep_lda.md; it differs from ``δδᵀ`` by the constant
   ``N_1 N_2 / N``, which rescales J and time but changes no direction);
 * the Fisher optimum ``w* = Σ_w^{-1} δ`` and ``J* = J(w*) = (N_1 N_2/N) δᵀ Σ_w^{-1} δ``.
 

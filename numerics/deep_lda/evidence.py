@@ -1,4 +1,4 @@
-"""Numeric evidence for the Deep LDA claims (SPEC Part A), one table row per check.
+"""Numeric evidence for the Deep LDA claims (docs/deep_lda.md), one table row per check.
 
 :func:`dl_evidence` runs a few fixed-seed simulations (Taylor integrator at 50 digits,
 exact rational gradient descent, and float64 for the long orthant-trap run) and returns,
@@ -251,7 +251,7 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
     out["DL-7"].append(_row(
         r"$\min_{t,i} \sigma_i w_i(t)$", prec, f"T = {T_trap_hp}", short(_min_signed_w(D7)),
         "L = 2, unbalanced init", short(_min_signed_w(D7_unb)),
-        "beyond SPEC: with a conserved gap c = u_1^2 - u_2^2 != 0 the layer that shrinks crosses 0, "
+        "beyond the paper: with a conserved gap c = u_1^2 - u_2^2 != 0 the layer that shrinks crosses 0, "
         "so the orthant trap needs balance"))
 
     # DL-8: gradient descent, exact

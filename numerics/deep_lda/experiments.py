@@ -1,4 +1,4 @@
-"""The Deep LDA experiments (SPEC A.3), as :class:`numerics.core.experiment.Experiment` objects.
+"""The Deep LDA experiments (docs/deep_lda.md, Experiments), as :class:`numerics.core.experiment.Experiment` objects.
 
 ``DL-SWEEP`` — the depth sweep: the layer flow for ``L = 1 … 6`` on two Gaussian classes
 in ``R^10`` (200 points each, :func:`numerics.deep_lda.data.gaussian_two_class`, seed 1),

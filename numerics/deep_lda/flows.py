@@ -1,4 +1,4 @@
-"""The Deep LDA flows (SPEC Part A), generated from the sympy models of :mod:`derivations`.
+"""The Deep LDA flows (docs/deep_lda.md), generated from the sympy models of :mod:`derivations`.
 
 Nothing here re-types a formula: the losses come from :func:`derivations.objectives.loss`
 and its gradient from :func:`derivations.objectives.gradient`; the network from
@@ -401,7 +401,7 @@ def mirror_map(depth: int) -> MirrorMap:
             err = abs(sp.N(back - tv, 50))
             if not err < sp.Float(10) ** -40:
                 raise FlowError(f"the derived inverse mirror map of depth {depth} fails at t = {tv}")
-    # simplify may fail to decide a true identity (SPEC C): then the points above decide
+    # simplify may fail to decide a true identity (the pitfalls in docs/): then the points above decide
     check = ("symbolic (simplify) and 5 random points at 50 digits" if residual == 0 else
              "5 random points at 50 digits (simplify undecided)")
     return MirrorMap(depth, t, zeta, hessian, derivative, inverse, zeta_sign, check)

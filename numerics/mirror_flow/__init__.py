@@ -1,1 +1,1 @@
-"""Mirror flow in homogeneous networks (SPEC Part B): mirror maps, flows, margins, networks, features, evidence."""
+"""Mirror flow in homogeneous networks (docs/mirror_flow.md): mirror maps, flows, margins, networks, features, evidence."""

@@ -1,4 +1,4 @@
-"""Numerical evidence for the mirror-flow claims MF-2 and MF-3 (SPEC Part B), and the helpers
+"""Numerical evidence for the mirror-flow claims MF-2 and MF-3 (docs/mirror_flow.md), and the helpers
 of the linear model's max-margin runs that :mod:`numerics.mirror_flow.margin_experiments` uses.
 
 :func:`mf_evidence` returns ``{claim ID: [row, …]}``; each row is a JSON-ready dict

@@ -1,4 +1,4 @@
-"""MF-8 (SPEC B: sparse versus dense features) as an
+"""MF-8 (docs/mirror_flow.md: sparse versus dense features) as an
 :class:`numerics.core.experiment.Experiment`: 2-layer ReLU networks (64 units, no biases)
 trained by float64 mirror descent (:mod:`numerics.mirror_flow.features`, step ``η = 1/2``,
 logistic loss, one seeded start) with the potentials of
@@ -139,17 +139,17 @@ def _analyse(points, results, quick) -> Outcome:
         name = d if d != "xor" else "XOR"
         laws += [
             # tolerance 1/2: "few active neurons" read as at least a factor 2 fewer effective neurons
-            # than gradient descent (the SPEC's toy run: about 6 against 22, ratio 0.27); the bound
+            # than gradient descent (the specification's toy run: about 6 against 22, ratio 0.27); the bound
             # tests/test_features.py asserts for every one of five starts
             law(f"{name}: effective neurons of $\\ell_1$ over those of $\\ell_2$ (sparse)", e["l1"] / e["l2"],
                 expected=0, tolerance=0.5, falsifier=LABELS["falsifier"], falsifier_measured=e["falsifier"] / e["l2"],
-                note="SPEC MF-8: an $\\ell_1$ horizon gives few effective neurons"),
+                note="docs/mirror_flow.md, MF-8: an $\\ell_1$ horizon gives few effective neurons"),
             # tolerance 3/4: dense means clearly more effective neurons than gradient descent (the
-            # SPEC's toy run: about 22 against 62, ratio 0.35); the bound of tests/test_features.py
+            # specification's toy run: about 22 against 62, ratio 0.35); the bound of tests/test_features.py
             law(f"{name}: effective neurons of $\\ell_2$ over those of $\\ell_4$ (dense)", e["l2"] / e["l4"],
                 expected=0, tolerance=0.75, falsifier="$\\ell_1$ in place of $\\ell_4$",
-                falsifier_measured=e["l2"] / e["l1"], note="SPEC MF-8: $\\ell_4$ and $\\ell_\\infty$ dense"),
-            # tolerance 1: the SPEC claims only "denser than gradient descent" for ℓ∞ (ratio below 1)
+                falsifier_measured=e["l2"] / e["l1"], note="docs/mirror_flow.md, MF-8: $\\ell_4$ and $\\ell_\\infty$ dense"),
+            # tolerance 1: the specification claims only "denser than gradient descent" for ℓ∞ (ratio below 1)
             law(f"{name}: effective neurons of $\\ell_2$ over those of $\\ell_\\infty$", e["l2"] / e["linf"],
                 expected=0, tolerance=1.0, note="denser than gradient descent"),
         ]

@@ -1,4 +1,4 @@
-"""Sparse versus dense features of 2-layer ReLU networks under mirror descent (SPEC MF-8).
+"""Sparse versus dense features of 2-layer ReLU networks under mirror descent (docs/mirror_flow.md, MF-8).
 
 The network ``f(x) = Σ_k a_k relu(w_kᵀx)`` (``m`` units, no biases) is trained on the
 mean logistic loss by mirror descent with a separable potential ``φ``:

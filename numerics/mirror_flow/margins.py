@@ -1,6 +1,6 @@
 """Horizon functions, Q-margins, KKT residuals and independent max-margin solvers (MF-5).
 
-The horizon function ``Q_∞`` of a separable potential (SPEC MF-4) is one of the norms
+The horizon function ``Q_∞`` of a separable potential (docs/mirror_flow.md, MF-4) is one of the norms
 ``ℓp`` (``1 < p < ∞``), ``ℓ1`` or ``ℓ∞``; :class:`Horizon` holds which one.  For a network
 that is positively ``L``-homogeneous in ``θ`` with margins ``q_i(θ) = y_i f(θ; x_i)``:
 

@@ -1,4 +1,4 @@
-"""Mirror flow and mirror descent for separable potentials (SPEC Part B: MF-2, MF-3, MF-5, MF-6, MF-9).
+"""Mirror flow and mirror descent for separable potentials (docs/mirror_flow.md: MF-2, MF-3, MF-5, MF-6, MF-9).
 
 Mirror flow with ``R(θ) = Σ_j φ(θ_j)`` is integrated in the dual variable ``z = φ'(θ)``:
 

@@ -14,10 +14,10 @@ The inverse mirror map ``ψ`` (:class:`MirrorMap`)
     ``asinh z`` for cosh, ``z^{1/(p−1)}`` for ``|x|^p/p``, Cardano's formula for
     ``x²/2 + x⁴/4``); every candidate is checked by substitution — numerically at
     40 digits at several points, and symbolically (``simplify(φ'(ψ₊(z)) − z) == 0``,
-    recorded but not required, see SPEC Part C) — and otherwise a safeguarded
+    recorded but not required, see the pitfalls in docs/) — and otherwise a safeguarded
     Newton/bisection solve at working precision is used.  Derivatives are taken on the
     positive half line (``positive=True``) and extended by parity, which avoids the
-    ``sign``/``DiracDelta`` terms sympy produces for ``|x|^p`` (SPEC Part C).
+    ``sign``/``DiracDelta`` terms sympy produces for ``|x|^p`` (the pitfalls in docs/).
 
 Example (hyperbolic entropy, closed-form inverse ``ψ(z) = sinh(z)/10``):
 

@@ -1,6 +1,6 @@
 """MF-7: how slowly mirror flow approaches its max-margin direction, measured far past float64.
 
-The setting of SPEC MF-7: a linear model on one point ``x`` (label +1), exponential loss,
+The setting of docs/mirror_flow.md, MF-7: a linear model on one point ``x`` (label +1), exponential loss,
 potential ``R(w) = Σ_i φ(w_i)``.  Mirror flow integrates in closed form:
 ``∇R(w(t)) = ∇R(w(0)) + a(t)·x`` with ``a' = exp(−⟨w(a), x⟩)``, so ``w`` is an explicit
 function of ``a`` (one root-finding per coordinate) and

@@ -8,11 +8,12 @@ of ``w/‖w‖`` against the max-margin direction of each potential's horizon, a
 ``x²/2`` (gradient flow), the hyperbolic entropy (ℓ1 horizon) and ``cosh`` (ℓ∞).  The
 exponents are fitted both in ``log log t`` and in ``log t`` over ``[10, 20]``:
 the slow potential's error falls like ``(log log t)^-1``, gradient flow's like ``(log t)^-1``,
-and each is the other's falsifier.  Two points ``(1, 3), (2, 1)`` (no closed form) by the Taylor
+and each is the other's falsifier; the slow law and its falsifier again far out, to
+``log log t = 200`` at 120 digits.  Two points ``(1, 3), (2, 1)`` (no closed form) by the Taylor
 method in rescaled time to ``log log t ≈ 10``; and two cross-checks of the closed form.
 
 >>> [p["route"] for p in SLOW_CONVERGENCE.grid(True)]
-['closed form', 'closed form', 'closed form', 'closed form', 'taylor', 'laplace check', 'simulation check']
+['closed form', 'closed form', 'closed form', 'closed form', 'far closed form', 'far closed form', 'taylor', 'laplace check', 'simulation check']
 """
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ ONE_POINT = {
 }
 
 
+#: the far runs: the claim and its falsifier to log log t = 200 (full grid) at 120 digits
+FAR = ("slow", "quadratic")
+FAR_TARGETS = {True: [20, 35, 50], False: [20, 50, 100, 200]}
+FAR_DPS = 120
+
+
 def _curve_json(c: Curve) -> dict:
     return {"loglog": [float(v) for v in c.loglog], "log_t": [float(v) for v in c.log_t],
             "error": [float(v) for v in c.error], "error_text": [mpmath.nstr(v, 6) for v in c.error]}
@@ -51,6 +58,8 @@ def mf7_point(route: str, potential: str, data: list, start: list, horizon: list
     ``simulation check`` (the closed form against the Taylor simulation at ``s`` = ``horizon``)."""
     w0 = [sp.Rational(v) for v in start] if start else None
     if route == "closed form":
+        return _curve_json(one_point_curve(potential, data[0], w0, horizon, dps=dps))
+    if route == "far closed form":
         return _curve_json(one_point_curve(potential, data[0], w0, horizon, dps=dps))
     if route == "taylor":
         return _curve_json(several_points_curve(potential, [tuple(p) for p in data], horizon, dps=dps))
@@ -71,6 +80,11 @@ def _grid(quick: bool) -> list[dict]:
     dps = 30 if quick else 50
     points = [{"route": "closed form", "potential": p, "data": [list(X)], "start": list(w0),
                "horizon": targets, "dps": dps} for p, (w0, _, _) in ONE_POINT.items()]
+    # far out: log log t up to 200 (t = e^{e^200}); the gradient-flow falsifier's error is then
+    # e^{-200} ~ 1e-87, so these runs carry 120 digits
+    for name in FAR:
+        points.append({"route": "far closed form", "potential": name, "data": [list(X)],
+                       "start": list(ONE_POINT[name][0]), "horizon": FAR_TARGETS[quick], "dps": FAR_DPS})
     points.append({"route": "taylor", "potential": "slow", "data": [list(p) for p in TWO_POINTS], "start": [],
                    "horizon": [10**k for k in range(1, 5 if quick else 6)], "dps": 30})
     points.append({"route": "laplace check", "potential": "slow", "data": [list(X)], "start": ["0", "0"],
@@ -90,9 +104,14 @@ class _Fit:
 def _analyse(points, results, quick) -> Outcome:
     lo, hi = (6, 12) if quick else (10, 20)
     closed = {p["potential"]: r for p, r in zip(points, results) if p["route"] == "closed form"}
-    by_route = {p["route"]: (p, r) for p, r in zip(points, results) if p["route"] != "closed form"}
+    far = {p["potential"]: r for p, r in zip(points, results) if p["route"] == "far closed form"}
+    by_route = {p["route"]: (p, r) for p, r in zip(points, results) if "closed form" not in p["route"]}
     fits = {name: _Fit(run, lo, hi) for name, run in closed.items()}
     window = f"fitted over $\\log\\log t \\in [{lo}, {hi}]$"
+    far_lo, far_hi = FAR_TARGETS[quick][0], FAR_TARGETS[quick][-1]
+    far_fit = {name: _Fit(run, far_lo, far_hi) for name, run in far.items()}
+    far_window = (f"fitted over $\\log\\log t \\in [{far_lo}, {far_hi}]$ ({len(FAR_TARGETS[quick])} points, "
+                  f"{FAR_DPS} digits)")
     laws = [
         law("slow potential: $\\beta$ in error $\\sim (\\log\\log t)^\\beta$", fits["slow"].beta,
             expected=-1, tolerance=0.1, falsifier="$x^2/2$ (gradient flow)",
@@ -100,6 +119,10 @@ def _analyse(points, results, quick) -> Outcome:
         law("gradient flow: $\\gamma$ in error $\\sim (\\log t)^\\gamma$", fits["quadratic"].gamma,
             expected=-1, tolerance=0.05, falsifier="the slow potential $x^2\\log(e + x^2)$",
             falsifier_measured=fits["slow"].gamma, note=window),
+        # tolerance 0.05 as above: the fit spans log log t in [20, 200] (t up to e^{e^200})
+        law("slow potential, far out: $\\beta$ in error $\\sim (\\log\\log t)^\\beta$", far_fit["slow"].beta,
+            expected=-1, tolerance=0.05, falsifier="$x^2/2$ (gradient flow)",
+            falsifier_measured=far_fit["quadratic"].beta, note=far_window),
         law("hyperbolic entropy ($\\ell_1$ vertex): $\\gamma$", fits["hyperbolic entropy"].gamma,
             expected=-0.5, tolerance=0.05, note=f"{window}; the horizon is reached like $(\\log t)^{{-1/2}}$ at a vertex"),
         law("$\\cosh$ ($\\ell_\\infty$ horizon): $\\gamma$", fits["cosh"].gamma, expected=-1, tolerance=0.05, note=window),
@@ -115,6 +138,14 @@ def _analyse(points, results, quick) -> Outcome:
             "drift": run["error_text"][-1], "falsifier": None, "falsifier_drift": None,
             "note": (f"{role}; {window} ({fits[name].fit['points']} points): error $\\sim (\\log\\log t)^{{{fits[name].beta:.2f}}}"
                      f" \\sim (\\log t)^{{{fits[name].gamma:.3f}}}$")})
+    for name, run in far.items():
+        rows.append({
+            "quantity": f"direction error, {ONE_POINT[name][2]}, far out",
+            "precision": f"{FAR_DPS} digits, closed form",
+            "horizon": f"log log t = {run['loglog'][-1]:.4g} (log t = {run['log_t'][-1]:.4g})",
+            "drift": run["error_text"][-1], "falsifier": None, "falsifier_drift": None,
+            "note": (f"{far_window}: error $\\sim (\\log\\log t)^{{{far_fit[name].beta:.3f}}} \\sim "
+                     f"(\\log t)^{{{far_fit[name].gamma:.4f}}}$")})
     p_two, two = by_route["taylor"]
     local = _Fit(two, two["loglog"][-3], two["loglog"][-1])
     rows.append({
@@ -137,10 +168,13 @@ def _analyse(points, results, quick) -> Outcome:
                  "note": "largest relative difference of $w$ over the sample times (for one point $s = a$)"})
     series = [curve(ONE_POINT[name][2], run["loglog"], run["error"]) for name, run in closed.items()]
     series.append(curve("$x^2\\log(e + x^2)$, two points (Taylor)", two["loglog"], two["error"]))
+    far_series = series + [curve(f"$x^2\\log(e + x^2)$, to $\\log\\log t = {far_hi}$ ({FAR_DPS} digits)",
+                                 far["slow"]["loglog"], far["slow"]["error"], color=0, dashed=True)]
     figures = [
         figure("MF-7: the direction error against $\\log\\log t$ on log--log axes. A straight line of slope $-1$ "
                "is the slow law $(\\log\\log t)^{-1}$ of $x^2\\log(e + x^2)$; the potentials whose horizon is reached "
-               "polynomially in $\\log t$ bend down like $e^{\\gamma\\log\\log t}$.", "loglog", series,
+               "polynomially in $\\log t$ bend down like $e^{\\gamma\\log\\log t}$; dashed: the slow law continued "
+               "far out.", "loglog", far_series,
                xlabel="$\\log\\log t$", ylabel="direction error"),
         figure("The same errors against $\\log\\log t$ on a logarithmic error axis: the laws $(\\log t)^{\\gamma}$ "
                "are straight lines of slope $\\gamma$ here, the slow law flattens out.", "semilogy", series,

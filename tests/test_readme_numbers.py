@@ -1,0 +1,39 @@
+"""The README quotes no hand-typed measurement: its generated blocks agree with the saved
+results they come from, and the saved experiment laws agree with a fresh full run (at the
+precision the README prints)."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _benchmark(name):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_main_job_block_is_the_saved_measurement():
+    main_job = _benchmark("main_job")
+    blocks = _benchmark("readme_blocks")
+    assert blocks.current_block(README, main_job.README_NAME) == main_job.readme_block(main_job.load_records())
+
+
+def test_the_experiment_laws_block_is_the_saved_results():
+    laws = _benchmark("experiment_laws")
+    blocks = _benchmark("readme_blocks")
+    saved = json.loads(laws.RESULTS.read_text())
+    assert blocks.current_block(README, laws.README_NAME) == laws.readme_block(saved)
+
+
+def test_the_saved_experiment_laws_are_what_the_code_measures_now():
+    """Every experiment on its full grid, in this process (a fresh cache): the README's table
+    rendered from this run is the table rendered from the saved file."""
+    laws = _benchmark("experiment_laws")
+    saved = json.loads(laws.RESULTS.read_text())
+    assert laws.printed(laws.measure(workers=1, progress=False)) == laws.printed(saved)

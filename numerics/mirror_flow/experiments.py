@@ -188,6 +188,6 @@ SLOW_CONVERGENCE = Experiment(
     "How fast does the direction of mirror flow approach its max-margin limit, when the potential's "
     "sublevel sets reach their horizon shape only logarithmically?",
     "Linear model, exponential loss, one point $x = (1, 2)$ with label $+1$; the closed form "
-    "$\\nabla R(w(t)) = \\nabla R(w(0)) + a(t)\\,x$ at 50 digits to $\\log\\log t = 20$; two points by the "
-    "Taylor method at 30 digits.",
+    "$\\nabla R(w(t)) = \\nabla R(w(0)) + a(t)\\,x$ at 50 digits to $\\log\\log t = 20$, and at 120 digits to "
+    "$\\log\\log t = 200$; two points by the Taylor method at 30 digits.",
     grid=_grid, run=mf7_point, analyse=_analyse)

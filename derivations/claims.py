@@ -115,6 +115,25 @@ class Claim:
             object.__setattr__(self, "group", self.id.split("-")[0])
 
 
+#: a step whose LaTeX is longer than this also gets its common subexpressions named (``cse``
+#: in the JSON): the reports show that form, and the full expression in an appendix
+LONG_LATEX = 2400
+
+
+def named_subexpressions(exprs: Sequence[sp.Basic]) -> dict:
+    """``exprs`` with their common subexpressions named ``κ_1, κ_2, …`` (sympy ``cse``), as
+    LaTeX: ``{"definitions": [[name, expression], ...], "reduced": [...]}``.
+
+    >>> x = sp.Symbol("x")
+    >>> named_subexpressions([(x + 1) ** 2 + sp.sin(x + 1)])["reduced"]
+    ['\\\\kappa_{1}^{2} + \\\\sin{\\\\left(\\\\kappa_{1} \\\\right)}']
+    """
+    replacements, reduced = sp.cse([sp.sympify(e) for e in exprs], symbols=sp.numbered_symbols("kappa_", start=1),
+                                   optimizations="basic")
+    return {"definitions": [[sp.latex(name), sp.latex(value)] for name, value in replacements],
+            "reduced": [sp.latex(e) for e in reduced]}
+
+
 @dataclass
 class StepResult:
     step: Step
@@ -148,7 +167,20 @@ class StepResult:
                 "note": numeric.note,
             },
             "seconds": round(self.seconds, 4),
+            **self._named(),
         }
+
+    def _named(self) -> dict:
+        """``{"cse": …}`` (see :func:`named_subexpressions`) when the step's LaTeX is long: the
+        right side alone when ``display`` stands for the left side, else both."""
+        step = self.step
+        lhs_latex = step.display or sp.latex(step.lhs)
+        if len(lhs_latex) + len(sp.latex(step.rhs)) <= LONG_LATEX:
+            return {}
+        named = named_subexpressions([step.rhs] if step.display else [step.lhs, step.rhs])
+        reduced = named.pop("reduced")
+        named["lhs_latex"], named["rhs_latex"] = (lhs_latex, reduced[0]) if step.display else reduced
+        return {"cse": named}
 
 
 # ----------------------------------------------------------------------------- verdict rules

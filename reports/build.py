@@ -17,6 +17,7 @@ give the same bytes; the PDF is compiled in a fresh temporary directory with
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import re
@@ -31,6 +32,7 @@ from typing import Callable, Iterable, Sequence
 import jinja2
 
 from derivations.atomic import write_atomic
+from derivations.claims import LONG_LATEX
 
 __all__ = [
     "REPORTS",
@@ -246,8 +248,9 @@ def escape_mixed(text: object) -> str:
 # ---------------------------------------------------------------------------------------
 # Long expressions
 
-#: LaTeX longer than this (characters) is not typeset; the report says where to find it.
-MAX_EXPRESSION_CHARS = 2400
+#: LaTeX longer than this (characters) is shown with its common subexpressions named (the
+#: step's ``cse``), and in full in the appendix.
+MAX_EXPRESSION_CHARS = LONG_LATEX
 #: Width budget of one display line, in the units of :func:`visible_width` (about the
 #: width of a digit in display style; an A4 text line holds roughly 80).
 LINE_WIDTH = 72.0
@@ -368,21 +371,42 @@ def math_lines(latex: str, *, width: float = LINE_WIDTH) -> list[str]:
     return lines
 
 
-def step_math(step: dict, source: str = "the JSON results") -> str:
+def _expression_size(step: dict) -> int:
+    return len(step.get("lhs_display") or step.get("lhs_latex") or "") + len(step.get("rhs_latex") or "")
+
+
+def long_key(step: dict) -> str:
+    """A label for a long expression, the same wherever the step is met (text and appendix)."""
+    text = (step.get("lhs_display") or step.get("lhs_latex") or "") + "\0" + (step.get("rhs_latex") or "")
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def step_math(step: dict, source: str = "the JSON results", *, full: bool = False) -> str:
     r"""LaTeX lines (``\fpline``/``\fpcont`` calls) that typeset ``lhs relation rhs`` of a step.
 
     ``lhs_display`` (when non-empty) replaces ``lhs_latex``.  Short steps take one line.
     Longer ones are broken at top-level ``+``/``-``: after a short left side the right side
     continues on its line, aligned; otherwise the relation starts the right side on a new
-    line.  Expressions above :data:`MAX_EXPRESSION_CHARS` characters are replaced by a note
-    that points to ``source``.
+    line.  An expression above :data:`MAX_EXPRESSION_CHARS` characters is typeset in full in
+    the report's appendix (``full=True``, see :func:`long_expressions`); in the text a link
+    points there (and it is in ``source`` too).
     """
     lhs = step.get("lhs_display") or step.get("lhs_latex") or ""
     rhs = step.get("rhs_latex") or ""
     relation = step.get("relation_latex") or escape_tex(step.get("relation") or "=")
-    size = len(lhs) + len(rhs)
-    if size > MAX_EXPRESSION_CHARS:
-        return rf"\emph{{(expression of {size} characters: too long to typeset; it is in {source})}}"
+    size = _expression_size(step)
+    if size > MAX_EXPRESSION_CHARS and not full:
+        link = (rf"\emph{{(an expression of {size} characters, typeset in full in "
+                rf"\hyperref[long:{long_key(step)}]{{the appendix}}; it is also in {source})}}")
+        named = step.get("cse")
+        if not named:
+            return link
+        reduced = {**step, "lhs_display": "", "lhs_latex": named["lhs_latex"], "rhs_latex": named["rhs_latex"]}
+        lines = [step_math(reduced, full=True)]
+        for k, (name, value) in enumerate(named["definitions"]):
+            lead = r"\text{where }" if k == 0 else r"\hphantom{\text{where }}"
+            lines.append(rf"\fpline{{{lead}{tex_unicode(name)} = {tex_unicode(value)}}}")
+        return "\\\\[2pt]\n".join(lines) + "\\\\[2pt]\n" + rf"{{\small {link}}}"
     lhs, rhs = tex_unicode(lhs), tex_unicode(rhs)
     if visible_width(lhs) + visible_width(rhs) + 2.2 <= LINE_WIDTH:
         return rf"\fpline{{{lhs} {relation} {rhs}}}"
@@ -403,6 +427,22 @@ def step_math(step: dict, source: str = "the JSON results") -> str:
         else:
             lines.append(rf"\fpcont{{\hphantom{{{{}}{relation}{{}}}}{line}}}")
     return "\\\\[2pt]\n".join(lines)
+
+
+def long_expressions(results: Sequence[dict]) -> list[dict]:
+    """The steps and falsifier conclusions too long for the text (see :func:`step_math`), once
+    each, in report order: ``{"key", "id", "where", "step"}`` for the appendix."""
+    found: dict[str, dict] = {}
+    for result in results:
+        places = [(f"step {k}" + (f", {s['instance']}" if s.get("instance") else ""), s)
+                  for k, s in enumerate(result.get("steps") or [], 1)]
+        places += [(f"falsifier F{k} ({f.get('setting', '')})", f.get("conclusion") or {})
+                   for k, f in enumerate(result.get("falsifiers") or [], 1)]
+        for where, step in places:
+            if _expression_size(step) > MAX_EXPRESSION_CHARS:
+                found.setdefault(long_key(step), {"key": long_key(step), "id": result["id"], "where": where,
+                                                  "step": step})
+    return list(found.values())
 
 
 def _plural(count: object, word: str) -> str:
@@ -744,6 +784,7 @@ def _environment() -> jinja2.Environment:
         value=value_tex,
         point=point_tex,
         math=step_math,
+        math_full=lambda step: step_math(step, full=True),
         checks=step_checks,
         common_checks=common_checks,
         groups=step_groups,
@@ -817,6 +858,7 @@ def render_tex(
         points=points,
         seed=seed,
         experiments=list(experiments),
+        long_expressions=long_expressions(results),
     )
     return text
 

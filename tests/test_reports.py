@@ -211,7 +211,12 @@ def test_render_fake_results_covers_every_branch():
     assert escape_tex(SPECIALS) in tex  # the reason
     assert r"\sum_{i=0}^{29} \frac{a_i x^i}{1 + b_i}" in tex  # lhs_display replaces lhs_latex
     assert r"\fpcont{{}\leq \frac{1}{L}" in tex or r"Q \leq \frac{1}{L}" in tex
-    assert "too long to typeset" in tex
+    # a long expression is never dropped: a link in the text, the expression in the appendix
+    assert "typeset in full in" in tex and r"\section*{Appendix: long expressions}" in tex
+    key = tex.split(r"\hyperref[long:")[1].split("]")[0]
+    assert tex.count(f"long:{key}") == 2
+    appendix = tex.split(r"\section*{Appendix: long expressions}")[1]
+    assert r"\fpline{" in appendix and "characters, typeset in full" not in appendix
     assert r"$A_{11} = 6/7$, $\eta_{1} = -5/3$, $w_{2} = 1/3$" in tex
     assert r"-0.587018858148597 \pm 2.76 \cdot 10^{-16}" in tex
     assert r"\fpverdict{refuted}" in tex and r"\fpverdict{undecided}" in tex
@@ -397,3 +402,16 @@ def test_pdf_compile_error_reports_the_log_tail():
     with pytest.raises(build.LatexError) as exc:
         build.compile_pdf(broken, "broken")
     assert "Undefined control sequence" in exc.value.log_tail
+
+
+def test_a_long_step_shows_its_named_subexpressions_and_links_the_full_form():
+    long = " + ".join(rf"\frac{{a_{{{k}}}}}{{1 + b_{{{k}}}}}" for k in range(200))
+    step = {"label": "long", "lhs_latex": long, "rhs_latex": "0", "relation_latex": "=", "reason": "r",
+            "verdict": "verified",
+            "cse": {"definitions": [[r"\kappa_{1}", r"1 + b_{1}"]], "lhs_latex": r"\frac{a_1}{\kappa_{1}}",
+                    "rhs_latex": "0"}}
+    text = build.step_math(step)
+    assert r"\text{where }\kappa_{1} = 1 + b_{1}" in text and r"\frac{a_1}{\kappa_{1}}" in text
+    assert rf"\hyperref[long:{build.long_key(step)}]" in text and long not in text
+    assert long.split(" + ")[-1] in build.step_math(step, full=True)
+    assert [e["key"] for e in build.long_expressions([{"id": "X-1", "steps": [step, step]}])] == [build.long_key(step)]

@@ -94,7 +94,7 @@ REPORTS: dict[str, dict] = {
             "networks.  MF-2 and MF-3 are also checked along simulated flows; MF-5 to MF-9 "
             "are numerical experiments only (no symbolic derivation).  MF-7 shows the slow "
             "regime, a direction error falling like $1/\\log\\log t$, measured to "
-            "$\\log\\log t = 20$ on one data point (closed form), and to "
+            "$\\log\\log t = 200$ on one data point (closed form), and to "
             "$\\log\\log t \\approx 10$ on two points (Taylor method); networks: not yet."
         ),
     },

@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional
 
 from .atomic import write_atomic
 
-__all__ = ["cached", "lookup", "store", "cache_folder", "code_digest", "cache_key"]
+__all__ = ["cached", "lookup", "store", "cache_folder", "code_digest", "cache_key", "function_name", "MISSING"]
 
 _ROOT = Path(__file__).resolve().parents[1]   # the source tree: derivations/ is one level down
 _PACKAGES = ("derivations", "numerics", "reports")
@@ -63,16 +63,22 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+def function_name(function: Callable) -> str:
+    """The name a function's results are stored under: ``module.qualname``."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
 def cache_key(name: str, arguments: dict) -> str:
     text = json.dumps({"function": name, "arguments": arguments, "code": code_digest()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-_MISSING = object()
+#: what :func:`lookup` returns when there is no valid entry
+MISSING = object()
 
 
 def lookup(name: str, arguments: dict, *, folder: Optional[Path | str] = None) -> Any:
-    """The stored result of ``name(arguments)`` for this code, or :data:`_MISSING`."""
+    """The stored result of ``name(arguments)`` for this code, or :data:`MISSING`."""
     key = cache_key(name, arguments)
     try:
         entry = json.loads((Path(folder or cache_folder()) / f"{key}.json").read_text())
@@ -80,7 +86,7 @@ def lookup(name: str, arguments: dict, *, folder: Optional[Path | str] = None) -
             return entry["result"]
     except (OSError, ValueError, KeyError, AttributeError):
         pass  # missing, unreadable or corrupt: the caller computes it again
-    return _MISSING
+    return MISSING
 
 
 def store(name: str, arguments: dict, result: Any, *, folder: Optional[Path | str] = None) -> Any:
@@ -94,10 +100,10 @@ def store(name: str, arguments: dict, result: Any, *, folder: Optional[Path | st
 def cached(function: Callable[..., Any], arguments: dict, *, fresh: bool = False,
            folder: Optional[Path | str] = None) -> Any:
     """``function(**arguments)``, from the cache when a valid entry exists (JSON results)."""
-    name = f"{function.__module__}.{function.__qualname__}"
+    name = function_name(function)
     if not fresh:
         hit = lookup(name, arguments, folder=folder)
-        if hit is not _MISSING:
+        if hit is not MISSING:
             return hit
     # stored, then returned as a hit will return it: a cold and a warm run agree
     return store(name, arguments, function(**arguments), folder=folder)

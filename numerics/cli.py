@@ -496,7 +496,7 @@ def _evidence(args) -> int:
 
 
 def _experiment(args) -> int:
-    from numerics.core.runner import default_workers, run_experiment
+    from numerics.core.runner import check_scheduler, default_workers, run_experiment
     from numerics.experiments import EXPERIMENTS
 
     if args.list or args.id is None:
@@ -507,8 +507,10 @@ def _experiment(args) -> int:
         return 0
     if args.id not in EXPERIMENTS:
         raise UsageError(f"unknown experiment {args.id!r}: expected one of {', '.join(EXPERIMENTS)}")
-    if args.scheduler is not None and "://" not in args.scheduler:
-        raise UsageError(f"--scheduler must be an address such as tcp://HOST:PORT, got {args.scheduler!r}")
+    try:
+        check_scheduler(args.scheduler)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     experiment = EXPERIMENTS[args.id]
     if args.mnist is not None:
         if args.id != "MF-8":

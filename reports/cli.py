@@ -176,8 +176,9 @@ def _check_points(points: int) -> None:
 def _check_parallel(workers: int | None, scheduler: str | None) -> None:
     if workers is not None and workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
-    if scheduler is not None and "://" not in scheduler:
-        raise ValueError(f"--scheduler must be an address such as tcp://HOST:PORT, got {scheduler!r}")
+    from numerics.core.runner import check_scheduler
+
+    check_scheduler(scheduler)
 
 
 def _group_of(result: dict) -> str:

@@ -32,7 +32,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Sequence
 
-__all__ = ["Experiment", "Outcome", "law", "figure", "curve", "image"]
+import numpy as np
+
+__all__ = ["Experiment", "Outcome", "law", "figure", "curve", "image", "fit_exponent", "local_exponents"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,24 @@ def law(name: str, measured: float, *, expected: float, tolerance: float,
     return {"name": name, "measured": measured, "expected": expected, "tolerance": tolerance,
             "uncertainty": uncertainty, "holds": holds, "falsifier": falsifier,
             "falsifier_measured": falsifier_measured, "falsified": falsified, "note": note}
+
+
+def fit_exponent(x: Sequence[float], y: Sequence[float]) -> float:
+    """Least-squares slope of ``log y`` against ``log x``: the ``b`` of ``y ~ x^b``.
+
+    >>> round(fit_exponent([1, 2, 4], [3, 12, 48]), 12)
+    2.0
+    """
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    if lx.size < 2:
+        raise ValueError("need at least two points to fit an exponent")
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+def local_exponents(x: Sequence[float], y: Sequence[float]) -> list[float]:
+    """The slopes of ``log y`` against ``log x`` between neighbouring points."""
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    return [float(v) for v in np.diff(ly) / np.diff(lx)]
 
 
 def curve(label: str, x: Sequence[float], y: Sequence[float], *, color: Optional[int] = None,

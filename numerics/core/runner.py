@@ -31,11 +31,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from derivations.cache import _MISSING, lookup, store
+from derivations.cache import MISSING, function_name, lookup, store
 
 from numerics.core.experiment import Experiment
 
-__all__ = ["run_tasks", "run_experiment", "default_workers", "task_name"]
+__all__ = ["run_tasks", "run_experiment", "default_workers", "check_scheduler"]
 
 Task = tuple[Callable[..., Any], dict]
 
@@ -45,8 +45,10 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def task_name(function: Callable) -> str:
-    return f"{function.__module__}.{function.__qualname__}"
+def check_scheduler(address: Optional[str]) -> None:
+    """``ValueError`` unless ``address`` is ``None`` or looks like a Dask address (``tcp://HOST:PORT``)."""
+    if address is not None and "://" not in address:
+        raise ValueError(f"--scheduler must be an address such as tcp://HOST:PORT, got {address!r}")
 
 
 def _round_trip(result: Any) -> Any:
@@ -66,17 +68,17 @@ def run_tasks(tasks: Sequence[Task], *, fresh: bool = False, cache: bool = True,
     """The results of ``function(**arguments)`` for each task, in order (see the module
     docstring).  ``fresh``: recompute and overwrite the cache; ``cache=False``: neither read
     nor write it.  ``progress``: a tqdm bar on stderr, counting cached results as done."""
-    results: list = [_MISSING] * len(tasks)
+    results: list = [MISSING] * len(tasks)
     if cache and not fresh:
         for k, (function, arguments) in enumerate(tasks):
-            results[k] = lookup(task_name(function), arguments, folder=folder)
-    todo = [k for k, r in enumerate(results) if r is _MISSING]
+            results[k] = lookup(function_name(function), arguments, folder=folder)
+    todo = [k for k, r in enumerate(results) if r is MISSING]
     bar = _bar(len(tasks), description, progress)
     bar.update(len(tasks) - len(todo))
 
     def finish(k: int, value: Any) -> None:
         function, arguments = tasks[k]
-        results[k] = (store(task_name(function), arguments, value, folder=folder) if cache
+        results[k] = (store(function_name(function), arguments, value, folder=folder) if cache
                       else _round_trip(value))
         bar.update(1)
 

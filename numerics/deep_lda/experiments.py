@@ -21,10 +21,11 @@ is 1.  Falsifier: the square loss (not degree 0), whose flow itself moves ``Q``,
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import mpmath
 
-from numerics.core.experiment import Experiment, Outcome, curve, figure, law
+from numerics.core.experiment import Experiment, Outcome, curve, figure, fit_exponent, law, local_exponents
 from numerics.deep_lda.data import gaussian_two_class
 from numerics.deep_lda.simulate import gd_run, layer_init, simulate_float64
 
@@ -36,7 +37,9 @@ _START_TEXT = {"random": "random signs", "optimum": "orthant of $w^\\ast$",
                "unbalanced": "unbalanced", "ridge": "ridge $r = 1$"}
 
 
+@lru_cache(maxsize=None)
 def _data(dim: int):
+    """The experiments' data set (exact statistics: built once per process, read only)."""
     return gaussian_two_class(dim, 200, seed=1)
 
 
@@ -173,12 +176,8 @@ def _gd_grid(quick: bool) -> list[dict]:
 def slope(xs, ys) -> tuple[float, float]:
     """Least-squares slope of ``log y`` against ``log x``, and the spread of the local slopes
     (largest minus smallest slope between neighbours) as its uncertainty."""
-    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
-    n = len(lx)
-    mx, my = sum(lx) / n, sum(ly) / n
-    b = sum((a - mx) * (c - my) for a, c in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
-    local = [(ly[k + 1] - ly[k]) / (lx[k + 1] - lx[k]) for k in range(n - 1)]
-    return b, (max(local) - min(local)) if len(local) > 1 else 0.0
+    local = local_exponents(xs, ys)
+    return fit_exponent(xs, ys), (max(local) - min(local)) if len(local) > 1 else 0.0
 
 
 def _analyse_gd(points, results, quick) -> Outcome:

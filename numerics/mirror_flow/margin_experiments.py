@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from numerics.core.experiment import Experiment, Outcome, curve, figure, law
+from numerics.core.experiment import Experiment, Outcome, curve, figure, law, local_exponents
 from numerics.mirror_flow.evidence import _f, _rate, _row, direction_series, mf2_setup, mf5_dataset
 from numerics.mirror_flow.margins import as_horizon, direction_error, kkt_residual, max_margin
 from numerics.mirror_flow.mirror import MirrorProblem, rescaled_flow, rescaled_flow_mp
@@ -346,7 +346,7 @@ def _exponent(run: dict) -> tuple[float, list]:
     ``log t > 1``, and the local slopes between neighbours."""
     logt, Q = np.asarray(run["log_t"]), np.asarray(run["Q"])
     keep = logt > 1.0
-    return _rate(logt[keep], Q[keep]), list(np.diff(np.log(Q[keep])) / np.diff(np.log(logt[keep])))
+    return _rate(logt[keep], Q[keep]), local_exponents(logt[keep], Q[keep])
 
 
 def _mf9_analyse(points, results, quick) -> Outcome:

@@ -46,6 +46,7 @@ import sympy as sp
 
 from derivations.kernels import to_mpf
 from numerics.core.exact import exact_number
+from numerics.core.experiment import fit_exponent  # noqa: F401  (re-exported: the exponent fits of MF-9)
 from numerics.mirror_flow.margins import Horizon, q_inf, smoothed_margin
 from numerics.mirror_flow.mirror_map import MirrorError, _taylor_friendly, mirror_map
 from numerics.mirror_flow.networks import Dataset, LinearModel
@@ -724,15 +725,3 @@ def mirror_descent(problem: MirrorProblem, theta0: Sequence[Any], eta: Any, n_st
                 z = [a - eta_m * b for a, b in zip(z, g)]
                 th = problem.theta_of_z(z)
     return MirrorDescentResult(eta, steps, ths, zs, _time.perf_counter() - t0)
-
-
-# ----------------------------------------------------------------------------------------
-# rates
-
-def fit_exponent(x: Sequence[float], y: Sequence[float]) -> float:
-    """Least-squares slope of ``log y`` against ``log x`` (e.g. ``Q_∞`` against ``log t``)."""
-    lx = np.log(np.asarray(x, dtype=float))
-    ly = np.log(np.asarray(y, dtype=float))
-    if lx.size < 2:
-        raise MirrorError("need at least two points to fit an exponent")
-    return float(np.polyfit(lx, ly, 1)[0])

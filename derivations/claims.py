@@ -144,14 +144,15 @@ class StepResult:
 
     def to_json(self) -> dict:
         step, numeric = self.step, self.numeric
+        lhs_latex, rhs_latex = sp.latex(step.lhs), sp.latex(step.rhs)
         return {
             "label": step.label,
             "instance": step.instance,
             "lhs": sp.sstr(step.lhs),
             "rhs": sp.sstr(step.rhs),
-            "lhs_latex": sp.latex(step.lhs),
+            "lhs_latex": lhs_latex,
             "lhs_display": step.display,
-            "rhs_latex": sp.latex(step.rhs),
+            "rhs_latex": rhs_latex,
             "relation": step.relation,
             "relation_latex": RELATIONS[step.relation],
             "reason": step.reason,
@@ -167,15 +168,15 @@ class StepResult:
                 "note": numeric.note,
             },
             "seconds": round(self.seconds, 4),
-            **self._named(),
+            **self._named(step.display or lhs_latex, rhs_latex),
         }
 
-    def _named(self) -> dict:
-        """``{"cse": …}`` (see :func:`named_subexpressions`) when the step's LaTeX is long: the
-        right side alone when ``display`` stands for the left side, else both."""
+    def _named(self, lhs_latex: str, rhs_latex: str) -> dict:
+        """``{"cse": …}`` (see :func:`named_subexpressions`) when the step's LaTeX (as shown:
+        ``display`` for the left side when set) is long: the right side alone when ``display``
+        stands for the left side, else both."""
         step = self.step
-        lhs_latex = step.display or sp.latex(step.lhs)
-        if len(lhs_latex) + len(sp.latex(step.rhs)) <= LONG_LATEX:
+        if len(lhs_latex) + len(rhs_latex) <= LONG_LATEX:
             return {}
         named = named_subexpressions([step.rhs] if step.display else [step.lhs, step.rhs])
         reduced = named.pop("reduced")

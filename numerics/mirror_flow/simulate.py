@@ -23,7 +23,7 @@ import mpmath
 import sympy as sp
 
 from numerics.mirror_flow.mirror import MirrorProblem, mirror_flow
-from numerics.mirror_flow.mirror_map import MirrorError, _from_derivations, catalogue_potential
+from numerics.mirror_flow.mirror_map import MirrorError, catalogue_potential
 from numerics.mirror_flow.networks import Network, orthant_data, separable_data
 
 __all__ = ["simulate_mirror", "parse_widths", "ACTIVATIONS"]
@@ -50,10 +50,9 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 def _potential(text: str):
     try:
-        _from_derivations(text)
+        return catalogue_potential(text)
     except MirrorError:
         return text          # not a catalogue name: an expression in x, parsed (never eval'd)
-    return catalogue_potential(text)
 
 
 def _theta0(net: Network, seed: int) -> list[Fraction]:

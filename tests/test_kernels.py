@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from derivations.kernels import make_kernel, to_mpf
+from derivations.kernels import free_symbols_of, make_kernel, to_mpf
 
 
 W = sp.symbols("w1:4", positive=True)
@@ -188,6 +188,24 @@ def test_bad_input_errors():
         k([1.0])
     with pytest.raises(ValueError, match="p must have 0"):
         k([1.0, 2.0], [3.0])
+
+
+def test_free_symbols_of_agrees_with_sympy_on_shared_and_bound_symbols():
+    x, y, t = sp.symbols("x y t")
+    shared = sp.Add(*[(i + 1) * W[i] for i in range(3)]) - y   # one subexpression, used thrice
+    exprs = [shared * W[0], shared ** 2 + sp.exp(shared), sp.Integral(x * t, (t, 0, 1)),
+             sp.Lambda(t, t + y)(x), sp.Derivative(sp.Function("f")(x), x), sp.Integer(3)]
+    expected = set().union(*(e.free_symbols for e in exprs))
+    assert free_symbols_of(exprs) == expected
+    assert t not in free_symbols_of(exprs)           # bound by the Integral and the Lambda
+    assert free_symbols_of([]) == set()
+
+
+def test_foreign_symbol_is_named_in_a_shared_rhs():
+    x, z = sp.symbols("x z")
+    shared = x + 2 * z
+    with pytest.raises(ValueError, match=r"rhs\[1\].*\['z'\]"):
+        make_kernel([x, sp.Symbol("v")], [x, shared * x])
 
 
 @given(st.fractions(min_value=-10, max_value=10, max_denominator=10**6))

@@ -58,6 +58,9 @@ import gmpy2
 import mpmath
 import numpy as np
 import sympy as sp
+# the constructors Expr.as_independent builds its dependent part with (see _build's split)
+from sympy.core.add import _unevaluated_Add
+from sympy.core.mul import _unevaluated_Mul
 
 from derivations.kernels import _validate, make_kernel
 from numerics.core.exact import exact_number, read_exact
@@ -383,6 +386,33 @@ class TaylorSystem:
         def unary(kind, x, e):
             return add((kind, x), _Node(kind, (x,), e))
 
+        depends_memo: dict = {}
+
+        def depends(e):
+            """Whether ``e`` involves the state (memoized over the expression DAG: sympy's
+            ``free_symbols`` walks the whole tree on every call, which made the build of a
+            d = 100 system quadratic)."""
+            r = depends_memo.get(e)
+            if r is None:
+                if type(e).free_symbols is sp.Basic.free_symbols:
+                    r = any(map(depends, e.args))
+                else:  # Symbol, or a class with bound variables (Integral, Lambda, ...)
+                    r = not dep.isdisjoint(e.free_symbols)
+                depends_memo[e] = r
+            return r
+
+        def split(e, add):
+            """``e.as_independent(*dep, as_Add=add)`` for an Add/Mul ``e`` (resp. any ``e``),
+            with the memoized test; the same two parts as sympy returns."""
+            if (add and not e.is_Add) or (not add and not e.is_Mul):
+                return (sp.S.Zero, e) if add else (sp.S.One, e)
+            indep, dependent = [], []
+            for a in e.args:
+                (dependent if depends(a) else indep).append(a)
+            if add:
+                return sp.Add(*indep), _unevaluated_Add(*dependent)
+            return sp.Mul(*indep), _unevaluated_Mul(*dependent)
+
         def build(e):
             if e in expr_memo:
                 return expr_memo[e]
@@ -391,17 +421,17 @@ class TaylorSystem:
             return r
 
         def _build(e):
-            if not (e.free_symbols & dep):
+            if not depends(e):
                 if e.has(sp.I) or e.is_real is False:
                     raise UnsupportedExpressionError(f"constant {e} is not real")
                 return const(e)
             if e.is_Symbol:
                 return sym_node[e]
             if e.is_Add:
-                c0, rest = e.as_independent(*dep, as_Add=True)
+                c0, rest = split(e, True)
                 terms = []
                 for t in sp.Add.make_args(rest):
-                    c, f = t.as_independent(*dep, as_Add=False)
+                    c, f = split(t, False)
                     terms.append((coef(c), build(f)))
                 # by operand: rows of one linear map then share one gathered operand tuple
                 terms.sort(key=lambda term: term[1])
@@ -410,7 +440,7 @@ class TaylorSystem:
                 return add(key, _Node("lin", tuple(n for _, n in terms), e,
                                       terms=tuple(terms), const0=cn))
             if e.is_Mul:
-                c, f = e.as_independent(*dep, as_Add=False)
+                c, f = split(e, False)
                 if c != 1:
                     x = build(f)
                     cf = coef(c)
@@ -419,7 +449,7 @@ class TaylorSystem:
                 num, den = [], []
                 for fac in sp.Mul.make_args(f):
                     if fac.is_Pow and fac.exp.is_Integer and fac.exp < 0 and \
-                            (fac.base.free_symbols & dep):
+                            depends(fac.base):
                         den.append(ipow(build(fac.base), int(-fac.exp)))
                     else:
                         num.append(build(fac))
@@ -432,7 +462,7 @@ class TaylorSystem:
                 return add(("div", u, v), _Node("div", (u, v), e))
             if e.is_Pow:
                 base, ex = e.base, e.exp
-                if ex.free_symbols & dep:
+                if depends(ex):
                     # x**y = exp(y log x) for a state-dependent exponent
                     lg = unary("log", build(base), sp.log(base))
                     arg = mul(build(ex), lg, ex * sp.log(base))
@@ -471,8 +501,9 @@ class TaylorSystem:
         # build on large systems; the program does not depend on the order of the cse list
         repl, reduced = sp.cse(list(self.rhs), symbols=sp.numbered_symbols("_t"), order="none")
         for s, e in repl:
-            if e.free_symbols & dep:
+            if depends(e):
                 dep.add(s)
+                depends_memo[s] = True
                 sym_node[s] = build(e)
             else:
                 const_sub[s] = e.xreplace(const_sub)

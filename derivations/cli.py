@@ -16,24 +16,33 @@ MARK = {"verified": "ok ", "refuted": "NO ", "undecided": "?? "}
 MAX_POINTS = 1000  # random points per step: one point of a large claim costs up to a second
 
 
+def plain(text: str) -> str:
+    """Claim text with ``$…$`` LaTeX math (titles, labels, settings) as plain terminal text:
+    ``$\\frac{d}{dt} Q$`` → ``d/dt Q`` (the reports' :func:`reports.build.pdf_plain`)."""
+    from reports.build import pdf_plain
+
+    return pdf_plain(text)
+
+
 def _print_result(result: ClaimResult, verbose: bool, out) -> None:
     claim = result.claim
     status = result.verdict + ("" if result.ok or result.verdict != "verified" else " (a falsifier did not fail!)")
-    print(f"{claim.id:6} {status:10} {result.seconds:6.2f} s  {claim.title}", file=out)
+    print(f"{claim.id:6} {status:10} {result.seconds:6.2f} s  {plain(claim.title)}", file=out)
     if result.error:
         print(f"       error: {result.error}", file=out)
     for r in result.steps:
         if verbose or r.verdict != "verified":
             where = f"  counterexample {r.numeric.counterexample} -> {r.numeric.value}" if r.numeric.counterexample else ""
-            print(f"       {MARK[r.verdict]} step {r.step.label or r.step.reason}{where}", file=out)
+            name = plain(r.step.label or r.step.reason) + (f", {plain(r.step.instance)}" if r.step.instance else "")
+            print(f"       {MARK[r.verdict]} step {name}{where}", file=out)
             if verbose:
                 print(f"           {_equation(r.step)}", file=out)
     for falsifier, r in result.falsifiers:
         if verbose or r.verdict != "refuted":
             fate = "fails as it must" if r.verdict == "refuted" else f"DID NOT FAIL ({r.verdict})"
-            print(f"       falsifier: drop {falsifier.drops} ({falsifier.setting}): {fate}", file=out)
+            print(f"       falsifier: drop {falsifier.drops} ({plain(falsifier.setting)}): {fate}", file=out)
     if claim.scope and verbose:
-        print(f"       scope: {claim.scope}", file=out)
+        print(f"       scope: {plain(claim.scope)}", file=out)
 
 
 def _equation(step, width: int = 150) -> str:
@@ -115,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.list:
         for claim in claims:
-            print(f"{claim.id:6} {claim.title}")
+            print(f"{claim.id:6} {plain(claim.title)}")
         return 0
     progress = sys.stderr if args.json else sys.stdout
     results, started = [], time.perf_counter()

@@ -125,3 +125,15 @@ def test_verbose_shows_each_steps_equation(capsys):
     out = capsys.readouterr().out
     assert " = " in out and "A_11" in out        # the equation itself, not only its label
     assert max(len(line) for line in out.splitlines()) < 170
+
+
+def test_verbose_output_reads_the_latex_of_titles_labels_and_settings_out_as_plain_text(claims, capsys):
+    claim = toy("T-6", scope=r"only $p > 0$")
+    step = Step((p + 1) ** 2, p**2 + 2 * p + 1, "binomial", label=r"$\frac{d}{dt} Q = \eta^2$")
+    claims.append(Claim("T-6", r"growth by $\eta^2 \sum_i g_i^2$", "toy", [("positive", "p > 0")], lambda: [step],
+                        claim.falsifiers, scope=claim.scope))
+    assert cli.main(["-v"]) == 0
+    out = capsys.readouterr().out
+    assert "$" not in out
+    assert "growth by eta^2 sum_i g_i^2" in out and "ok  step d/dt Q = eta^2" in out
+    assert "(p + 1)**2 = p**2 + 2*p + 1" in out and "scope: only p > 0" in out

@@ -61,6 +61,10 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: has no registered claim (numerical experiments only); they get a section of their own.
 #: ``experiment_objects`` (optional): returns the report's
 #: :class:`numerics.core.experiment.Experiment` objects, each a section with laws and figures.
+#: ``evidence_tables`` (optional): per experiment ID, how its rows are shown: ``columns`` (the
+#: four column heads, default :data:`EVIDENCE_COLUMNS`), ``caption``, and ``names`` (returns
+#: ``{plain name: LaTeX name}`` for the ``quantity`` and ``precision`` cells; the JSON keeps
+#: the plain names).
 #: A report whose groups have no registered claim is skipped with a message.
 REPORTS: dict[str, dict] = {
     "deep_lda": {
@@ -105,6 +109,11 @@ REPORTS: dict[str, dict] = {
         "template": "report.tex.j2",
         "evidence": lambda: _law_evidence(),
         "experiments": {"LAW-COUNTS": "Gradient flow against mirror flow: the number of laws of each model"},
+        "evidence_tables": {"LAW-COUNTS": {
+            "columns": ("Model; flow; dimension $D$", "Laws found", "Certified upper bound", "Bound"),
+            "caption": "LAW-COUNTS: the number of laws found for each model and flow, beside the upper bound "
+                       "certified by the rank of the Lie brackets.",
+            "names": lambda: _law_tex_names()}},
         "abstract": (
             "For shipped models (diagonal, linear and ReLU networks, $u \\odot u - v \\odot v$) under "
             "gradient flow and under mirror flow with catalogue potentials, the conservation laws valid "
@@ -119,6 +128,13 @@ REPORTS: dict[str, dict] = {
         ),
     },
 }
+
+#: The column heads of an evidence table: each row measures a quantity (first column, with
+#: the precision and horizon of the run), its value, and the same quantity in a falsifier's
+#: setting (where the conclusion must fail) with its value there.
+EVIDENCE_COLUMNS = ("Quantity measured; precision; horizon", "Value",
+                    "Falsifier: the same quantity with an assumption dropped", "Value there")
+
 
 # ---------------------------------------------------------------------------------------
 # Escaping
@@ -252,8 +268,8 @@ def escape_mixed(text: object) -> str:
 #: step's ``cse``), and in full in the appendix.
 MAX_EXPRESSION_CHARS = LONG_LATEX
 #: Width budget of one display line, in the units of :func:`visible_width` (about the
-#: width of a digit in display style; an A4 text line holds roughly 80).
-LINE_WIDTH = 72.0
+#: width of a digit in display style; the report's 10pt text line of 17 cm holds about 95).
+LINE_WIDTH = 84.0
 
 _GROUP_COMMANDS = re.compile(r"\\(?:d|t)?frac|\\binom|\\sqrt|\\left|\\right|\\[A-Za-z]+|\\.|[{}^_]| |.", re.S)
 
@@ -317,34 +333,44 @@ def visible_width(latex: str) -> float:
     return width
 
 
-_TOKEN = re.compile(r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left(?![A-Za-z])|\\right(?![A-Za-z])|\\[{}]|[{}]| [+-] ")
+_DEPTH = r"\\begin\{[^}]*\}|\\end\{[^}]*\}|\\left(?![A-Za-z])|\\right(?![A-Za-z])|\\[{}]|[{}]"
+_SEPARATORS = {"terms": re.compile(_DEPTH + r"|(?P<cut> [+-] )"),
+               "factors": re.compile(_DEPTH + r"|(?P<cut> (?:\\cdot )?)"),
+               "rows": re.compile(r"(?P<cut>\\\\)|" + _DEPTH)}
 
 
-def _top_level_terms(latex: str) -> list[str]:
-    r"""Split ``latex`` before each top-level binary ``+``/``-``.
+def _top_level_split(latex: str, kind: str) -> list[str]:
+    r"""Split ``latex`` at its top-level separators: before each binary ``+``/``-``
+    (``kind="terms"``), at the spaces between the factors of a product (``"factors"``), or at
+    the ``\\`` between the rows of a matrix body (``"rows"``, the separator dropped).
 
     Top level: outside braces, ``\left…\right`` pairs and environments.  Unbalanced input
     comes back whole.
     """
     depth, cuts = 0, []
-    for match in _TOKEN.finditer(latex):
+    for match in _SEPARATORS[kind].finditer(latex):
         token = match.group()
         if token == "{" or token == r"\left" or token.startswith(r"\begin{"):
             depth += 1
         elif token == "}" or token == r"\right" or token.startswith(r"\end{"):
             depth -= 1
-        elif token.startswith(" ") and depth == 0 and match.start() > 0:
-            cuts.append(match.start())
+        elif match.group("cut") and depth == 0 and match.start() > 0:
+            cuts.append((match.start(), match.end()))
         if depth < 0:
             return [latex]
     if depth != 0:
         return [latex]
     pieces, start = [], 0
-    for cut in cuts:
-        pieces.append(latex[start:cut].strip())
-        start = cut
+    for begin, end in cuts:
+        pieces.append(latex[start:begin].strip())
+        start = begin if kind == "terms" else end  # a term keeps its sign
     pieces.append(latex[start:].strip())
     return [p for p in pieces if p]
+
+
+def _top_level_terms(latex: str) -> list[str]:
+    """Split ``latex`` before each top-level binary ``+``/``-`` (see :func:`_top_level_split`)."""
+    return _top_level_split(latex, "terms")
 
 
 def math_lines(latex: str, *, width: float = LINE_WIDTH) -> list[str]:
@@ -371,6 +397,108 @@ def math_lines(latex: str, *, width: float = LINE_WIDTH) -> list[str]:
     return lines
 
 
+#: Indentation of one nesting level of :func:`display_lines`, in :func:`visible_width` units.
+INDENT = 3.0
+_BRACKETED = re.compile(r"\\left(\(|\[)(.*)\\right(\)|\])(\^.*)?", re.S)
+_MATRIX = re.compile(r"\\begin\{matrix\}(.*)\\end\{matrix\}", re.S)
+
+
+def _pack(chunks: Iterable[list[tuple[int, str]]], width: float, joiner: str = " ",
+          lead: str = "") -> list[tuple[int, str]]:
+    """Lay out pieces, each a list of ``(depth, line)``, one after the other: a piece's first
+    line joins the current line (with ``joiner``) when it has the same depth and both fit
+    into ``width``; otherwise it starts a new line, prefixed with ``lead``."""
+    out: list[tuple[int, str]] = []
+    for chunk in chunks:
+        (depth, first), rest = chunk[0], chunk[1:]
+        if out and out[-1][0] == depth and (
+                visible_width(out[-1][1] + joiner + first) + INDENT * depth <= width):
+            out[-1] = (depth, out[-1][1] + joiner + first)
+        else:
+            out.append((depth, (lead if out else "") + first))
+        out.extend(rest)
+    return out
+
+
+def display_lines(latex: str, width: float = LINE_WIDTH, depth: int = 0) -> list[tuple[int, str]]:
+    r"""Break a LaTeX expression into display lines ``(depth, line)`` that fit ``width``
+    (:func:`visible_width`, less :data:`INDENT` per depth): a sum at its ``+``/``-``, a product
+    between its factors (a new line starts with ``\cdot``), and a factor too wide for a line
+    is opened: ``\left( X \right)^e`` becomes the lines of ``X`` one level deeper, the first
+    after ``\Bigl(``, the last before ``\Bigr)^e``; a fraction ``\frac{N}{D}`` becomes ``\frac{1}{D}`` times ``N`` (or ``N``,
+    ``\Big/``, ``D`` when ``D`` is wide too); a column vector its entries, ``[\,…\,]^\top``.
+    Every line is a complete formula on its own, and the lines read in order are the
+    expression.  What cannot be opened stays whole (the template scales it to the line).
+
+    >>> display_lines(r"\left(a + b + c\right)^{2}", width=8)
+    [(1, '\\Bigl( a'), (1, '+ b'), (1, '+ c \\Bigr)^{2}')]
+    """
+    latex = latex.strip()
+    if visible_width(latex) + INDENT * depth <= width:
+        return [(depth, latex)]
+    terms = _top_level_split(latex, "terms")
+    if len(terms) > 1:
+        return _pack((display_lines(term, width, depth) for term in terms), width)
+    sign, body = ("", latex) if latex[:2] not in ("- ", "+ ") else (latex[0] + " ", latex[2:].strip())
+    factors = _top_level_split(body, "factors")
+    lines = (_pack((_open(f, width, depth) for f in factors), width, lead=r"\cdot ")
+             if len(factors) > 1 else _open(body, width, depth))
+    return [(lines[0][0], sign + lines[0][1])] + lines[1:]
+
+
+def _balanced(latex: str) -> bool:
+    r"""Whether braces, ``\left``/``\right`` and environments pair up in ``latex`` (so that a
+    ``\left(`` before it and a ``\right)`` after it are partners)."""
+    depth = 0
+    for match in _SEPARATORS["terms"].finditer(latex):
+        token = match.group()
+        depth += (token in ("{", r"\left") or token.startswith(r"\begin{")) - (
+            token in ("}", r"\right") or token.startswith(r"\end{"))
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _wrap(lines: list[tuple[int, str]], opening: str, closing: str) -> list[tuple[int, str]]:
+    """``lines`` with ``opening`` before the first and ``closing`` after the last."""
+    (first_depth, first), *rest = lines
+    lines = [(first_depth, f"{opening} {first}".lstrip())] + rest
+    return lines[:-1] + [(lines[-1][0], f"{lines[-1][1]} {closing}".rstrip())]
+
+
+def _open(factor: str, width: float, depth: int) -> list[tuple[int, str]]:
+    """The lines of one factor of a product (see :func:`display_lines`)."""
+    if visible_width(factor) + INDENT * depth <= width:
+        return [(depth, factor)]
+    inner_width = width - 2.0  # room for the brackets
+    if factor.startswith((r"\frac{", r"\dfrac{")):
+        numerator, end = _group(factor, factor.index("{"))
+        denominator, end = _group(factor, end)
+        if end == len(factor):
+            if visible_width(denominator) + INDENT * (depth + 1) <= width / 2:
+                numerator = (rf"\left({numerator}\right)" if len(_top_level_split(numerator, "terms")) > 1
+                             else numerator)
+                return display_lines(rf"\frac{{1}}{{{denominator}}} {numerator}", width, depth)
+            return (_wrap(display_lines(numerator, inner_width, depth + 1), r"\Bigl(", r"\Bigr) \Big/")
+                    + _wrap(display_lines(denominator, inner_width, depth + 1), r"\Bigl(", r"\Bigr)"))
+    bracketed = _BRACKETED.fullmatch(factor)
+    if bracketed and _balanced(bracketed.group(2)):
+        opening, inner, closing, power = bracketed.groups()
+        matrix = _MATRIX.fullmatch(inner.strip())
+        if matrix and opening == "[":
+            rows = _top_level_split(matrix.group(1), "rows")
+            if any("&" in row for row in rows):
+                return [(depth, factor)]
+            lines: list[tuple[int, str]] = []
+            for k, row in enumerate(rows):
+                row_lines = display_lines(row, inner_width, depth + 1)
+                lines += row_lines if k == len(rows) - 1 else _wrap(row_lines, "", r",\;")
+            return _wrap(lines, r"\Bigl[", r"\Bigr]^{\top}" + (power or ""))
+        return _wrap(display_lines(inner, inner_width, depth + 1), r"\Bigl" + opening,
+                     r"\Bigr" + closing + (power or ""))
+    return [(depth, factor)]
+
+
 def _expression_size(step: dict) -> int:
     return len(step.get("lhs_display") or step.get("lhs_latex") or "") + len(step.get("rhs_latex") or "")
 
@@ -379,6 +507,23 @@ def long_key(step: dict) -> str:
     """A label for a long expression, the same wherever the step is met (text and appendix)."""
     text = (step.get("lhs_display") or step.get("lhs_latex") or "") + "\0" + (step.get("rhs_latex") or "")
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _as_row(latex: str) -> str:
+    r"""A column vector of three or more short entries as its transposed row (one line instead
+    of a tall column); anything else unchanged.
+
+    >>> _as_row(r"\left[\begin{matrix}0\\0\\0\end{matrix}\right]")
+    '\\left[\\begin{matrix}0 & 0 & 0\\end{matrix}\\right]^{\\top}'
+    """
+    bracketed = _BRACKETED.fullmatch(latex.strip())
+    matrix = bracketed and not bracketed.group(4) and _MATRIX.fullmatch(bracketed.group(2).strip())
+    if not matrix or not _balanced(bracketed.group(2)):
+        return latex
+    rows = _top_level_split(matrix.group(1), "rows")
+    if len(rows) < 3 or any("&" in row or visible_width(row) > 12 for row in rows):
+        return latex
+    return rf"\left[\begin{{matrix}}{' & '.join(rows)}\end{{matrix}}\right]^{{\top}}"
 
 
 def step_math(step: dict, source: str = "the JSON results", *, full: bool = False) -> str:
@@ -402,12 +547,12 @@ def step_math(step: dict, source: str = "the JSON results", *, full: bool = Fals
         if not named:
             return link
         reduced = {**step, "lhs_display": "", "lhs_latex": named["lhs_latex"], "rhs_latex": named["rhs_latex"]}
-        lines = [step_math(reduced, full=True)]
-        for k, (name, value) in enumerate(named["definitions"]):
-            lead = r"\text{where }" if k == 0 else r"\hphantom{\text{where }}"
-            lines.append(rf"\fpline{{{lead}{tex_unicode(name)} = {tex_unicode(value)}}}")
-        return "\\\\[2pt]\n".join(lines) + "\\\\[2pt]\n" + rf"{{\small {link}}}"
-    lhs, rhs = tex_unicode(lhs), tex_unicode(rhs)
+        definitions = _pack((display_lines(f"{tex_unicode(name)} = {tex_unicode(value)}", LINE_WIDTH - 8)
+                             for name, value in named["definitions"]), LINE_WIDTH - 8, joiner=r",\quad ")
+        where = [(depth + 1, ("" if k else r"\text{where }") + line) for k, (depth, line) in enumerate(definitions)]
+        return (step_math(reduced, full=True) + "\\\\[2pt]\n" + indented_lines(where) + "\\\\[2pt]\n"
+                + rf"{{\small {link}}}")
+    lhs, rhs = _as_row(tex_unicode(lhs)), _as_row(tex_unicode(rhs))
     if visible_width(lhs) + visible_width(rhs) + 2.2 <= LINE_WIDTH:
         return rf"\fpline{{{lhs} {relation} {rhs}}}"
     lines = []
@@ -427,6 +572,29 @@ def step_math(step: dict, source: str = "the JSON results", *, full: bool = Fals
         else:
             lines.append(rf"\fpcont{{\hphantom{{{{}}{relation}{{}}}}{line}}}")
     return "\\\\[2pt]\n".join(lines)
+
+
+def indented_lines(lines: Sequence[tuple[int, str]]) -> str:
+    r"""``(depth, math)`` lines as ``\fpat`` calls of the template, one per line, indented by depth."""
+    return "\\\\[1pt]\n".join(rf"\fpat{{{depth}}}{{{line}}}" for depth, line in lines)
+
+
+#: The width of a line of the appendix, which is set in two columns.
+APPENDIX_WIDTH = LINE_WIDTH / 2 - 3
+
+
+def full_math(step: dict, width: float = APPENDIX_WIDTH) -> str:
+    """A step's ``lhs relation rhs`` in full, broken into lines of normal size that fit
+    ``width`` (:func:`display_lines`): the appendix form of a long expression."""
+    lhs = tex_unicode(step.get("lhs_display") or step.get("lhs_latex") or "")
+    rhs = tex_unicode(step.get("rhs_latex") or "")
+    relation = step.get("relation_latex") or escape_tex(step.get("relation") or "=")
+    lines = display_lines(lhs, width)
+    depth, last = lines[-1]
+    tail = display_lines(f"{relation} {rhs}", width)
+    if len(tail) == 1 and visible_width(f"{last} {tail[0][1]}") + INDENT * depth <= width:
+        return indented_lines(lines[:-1] + [(depth, f"{last} {tail[0][1]}")])  # "= 0" ends the last line
+    return indented_lines(lines + tail)
 
 
 def long_expressions(results: Sequence[dict]) -> list[dict]:
@@ -506,6 +674,50 @@ def step_groups(steps: Sequence[dict]) -> list[dict]:
         else:
             groups.append({"first": number, "last": number, "label": step.get("label"), "steps": [step]})
     return groups
+
+
+#: A step whose equation is at most this wide (:func:`visible_width`) can be a row of a
+#: step table (the equation column is about 45% of the line).
+TABLE_MATH_WIDTH = 0.42 * LINE_WIDTH
+
+
+def _row_math_width(step: dict) -> float:
+    lhs = step.get("lhs_display") or step.get("lhs_latex") or ""
+    sides = (_as_row(tex_unicode(lhs)), _as_row(tex_unicode(step.get("rhs_latex") or "")))
+    return sum(visible_width(side) for side in sides) + 2.2
+
+
+def _fits_a_row(step: dict, common: str | None) -> bool:
+    return (_expression_size(step) <= MAX_EXPRESSION_CHARS and step_checks(step) == common
+            and _row_math_width(step) <= TABLE_MATH_WIDTH)
+
+
+def step_blocks(steps: Sequence[dict]) -> list[dict]:
+    """The derivation as the report lays it out: the groups of :func:`step_groups`, where a run
+    of two or more single steps whose equation is short and whose routes say the claim's
+    common sentence (:func:`common_checks`) is one ``{"kind": "table", "groups": [...]}``
+    (a row per step: number, label and reason, equation, verdict); every other group is
+    ``{"kind": "group", "groups": [group]}``.
+
+    >>> step = {"lhs_latex": "a", "rhs_latex": "a", "symbolic": "zero", "numeric": {}}
+    >>> [b["kind"] for b in step_blocks([step, step, {**step, "lhs_latex": "x" * 40}])]
+    ['table', 'group']
+    """
+    common = common_checks(steps)
+    blocks: list[dict] = []
+    for group in step_groups(steps):
+        row = len(group["steps"]) == 1 and _fits_a_row(group["steps"][0], common)
+        if row and blocks and blocks[-1]["kind"] == "table":
+            blocks[-1]["groups"].append(group)
+        else:
+            blocks.append({"kind": "table" if row else "group", "groups": [group]})
+    for block in blocks:
+        if len(block["groups"]) == 1:
+            block["kind"] = "group"
+        elif block["kind"] == "table":  # the equation column as wide as its widest equation
+            widest = max(_row_math_width(g["steps"][0]) for g in block["groups"])
+            block["math_share"] = round(max(0.18, widest / LINE_WIDTH + 0.02), 2)
+    return blocks
 
 
 def family_checks(steps: Sequence[dict]) -> dict:
@@ -784,24 +996,25 @@ def _environment() -> jinja2.Environment:
         value=value_tex,
         point=point_tex,
         math=step_math,
-        math_full=lambda step: step_math(step, full=True),
+        math_full=full_math,
         checks=step_checks,
         common_checks=common_checks,
         groups=step_groups,
+        blocks=step_blocks,
         family_verdict=family_verdict,
         family_checks=family_checks,
         pdfstring=pdf_string,
         coordinates=plot_coordinates,
-        figure=_figure_tex,
+        figures=_figures_tex,
         verdict_color=lambda v: VERDICT_COLORS.get(v, "fpundecided"),
     )
-    env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS)
+    env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS, evidence_columns=EVIDENCE_COLUMNS)
     return env
 
 
-def _figure_tex(fig: dict) -> str:
-    from .figures import figure_tex   # reports.figures builds on this module's escaping
-    return figure_tex(fig)
+def _figures_tex(figs: list[dict]) -> str:
+    from .figures import figures_tex   # reports.figures builds on this module's escaping
+    return figures_tex(figs)
 
 
 def _summary_row(result: dict) -> dict:
@@ -821,6 +1034,35 @@ def _summary_row(result: dict) -> dict:
 def summarize(results: Sequence[dict]) -> list[dict]:
     """Per claim: verdict, steps verified/total, falsifiers falsified/total (no timings)."""
     return [_summary_row(r) for r in results]
+
+
+def shown_experiment(spec: dict, experiment: dict) -> dict:
+    """An experiment as the report shows it: with ``spec["evidence_tables"][id]["names"]``, its
+    rows' ``quantity`` and ``precision`` cells carry LaTeX names (a copy; the input is kept).
+
+    >>> spec = {"evidence_tables": {"X": {"names": lambda: {"net 2": "net $2$"}}}}
+    >>> shown_experiment(spec, {"id": "X", "evidence": [{"quantity": "net 2", "drift": "1"}]})["evidence"]
+    [{'quantity': 'net $2$', 'drift': '1'}]
+    """
+    table = (spec.get("evidence_tables") or {}).get(experiment.get("id"), {})
+    if "names" not in table:
+        return experiment
+    names = table["names"]()
+    rows = [{**row, **{key: names.get(row[key], row[key]) for key in ("quantity", "precision") if key in row}}
+            for row in experiment.get("evidence") or []]
+    return {**experiment, "evidence": rows}
+
+
+def _law_tex_names() -> dict[str, str]:
+    """The plain names of the conservation settings' models and flows → their LaTeX names."""
+    from derivations.law_claims import SETTINGS
+
+    names = {}
+    for setting in SETTINGS:
+        model = setting.build()
+        names[model.name] = model.tex_name
+        names[setting.flow] = setting.flow_tex
+    return names
 
 
 def render_tex(
@@ -857,7 +1099,7 @@ def render_tex(
         },
         points=points,
         seed=seed,
-        experiments=list(experiments),
+        experiments=[shown_experiment(spec, e) for e in experiments],
         long_expressions=long_expressions(results),
     )
     return text

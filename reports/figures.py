@@ -17,7 +17,7 @@ import math
 
 from .build import escape_mixed, plot_coordinates
 
-__all__ = ["figure_tex", "AXES", "PALETTE_SIZE"]
+__all__ = ["figure_tex", "figures_tex", "AXES", "PALETTE_SIZE"]
 
 AXES = {"loglog": ("loglogaxis", True, True), "semilogx": ("semilogxaxis", True, False),
         "semilogy": ("semilogyaxis", False, True), "linear": ("axis", False, False)}
@@ -34,11 +34,11 @@ def _curve_tex(series: dict, index: int, xlog: bool, ylog: bool) -> str:
             f"\\addlegendentry{{{escape_mixed(series['label'])}}}\n")
 
 
-def _plot_tex(fig: dict) -> str:
+def _plot_tex(fig: dict, half: bool = False) -> str:
     env, xlog, ylog = AXES[fig["kind"]]
     body = "".join(_curve_tex(s, k, xlog, ylog) for k, s in enumerate(fig["series"]))
     return (f"\\begin{{tikzpicture}}\n"
-            f"\\begin{{{env}}}[fpaxis, xlabel={{{escape_mixed(fig['xlabel'])}}}, "
+            f"\\begin{{{env}}}[fpaxis{', fphalf' if half else ''}, xlabel={{{escape_mixed(fig['xlabel'])}}}, "
             f"ylabel={{{escape_mixed(fig['ylabel'])}}}]\n{body}\\end{{{env}}}\n\\end{{tikzpicture}}\n")
 
 
@@ -74,3 +74,30 @@ def figure_tex(fig: dict) -> str:
     body = _images_tex(fig) if fig["kind"] == "images" else _plot_tex(fig)
     return (f"\\begin{{figure}}[htbp]\n\\centering\n{body}"
             f"\\caption{{{escape_mixed(fig['caption'])}}}\n\\end{{figure}}\n")
+
+
+def figures_tex(figs: list[dict]) -> str:
+    """An experiment's figures as floats: plots two per row (each half the width, with its own
+    caption), images (which need the width) one per float.
+
+    >>> plot = {"caption": "A.", "kind": "linear", "xlabel": "", "ylabel": "", "series": []}
+    >>> figures_tex([plot, plot, plot]).count("begin{figure}")
+    2
+    """
+    out, pending = [], []
+    for fig in list(figs) + [None]:
+        if fig is not None and fig["kind"] != "images":
+            pending.append(fig)
+            if len(pending) < 2:
+                continue
+        if len(pending) == 1:
+            out.append(figure_tex(pending[0]))
+        elif pending:
+            halves = "\\hfill\n".join(
+                f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n\\centering\n{_plot_tex(f, half=True)}"
+                f"\\caption{{{escape_mixed(f['caption'])}}}\n\\end{{minipage}}\n" for f in pending)
+            out.append(f"\\begin{{figure}}[htbp]\n{halves}\\end{{figure}}\n")
+        pending = []
+        if fig is not None and fig["kind"] == "images":
+            out.append(figure_tex(fig))
+    return "".join(out)

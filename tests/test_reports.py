@@ -147,8 +147,9 @@ def test_titles_step_labels_and_falsifier_labels_keep_their_math():
                r"{DL-1 Growth by eta\textasciicircum{}2 sum\_i g\_i\textasciicircum{}2 \& 100\%}}")
     assert heading in tex
     assert r"{DL-1} & Growth by $\eta^2 \sum_i g_i^2$ \& 100\% & " in tex  # the summary table
-    assert r"\textbf{Step 1}\enspace $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$ \textless{}first\textgreater{}" in tex
-    assert r": $\dot w = -L\,|w|^{2-2/L} \odot g$, d\_1\hfill" in tex
+    # steps 1 and 2 are short and share the claim's route sentence: rows of a step table
+    assert r"\textbf{1} & $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$ \textless{}first\textgreater{}\quad" in tex
+    assert r"; $\dot w = -L\,|w|^{2-2/L} \odot g$, d\_1\hfill" in tex
 
 
 _ASCII_MATH = re.compile(r"\^|\|\||[<>!]=|->|d/d[a-z]|<[a-z]|\b(phi|theta|eta|alpha|tau|sigma|Sigma|delta|sum|grad|"
@@ -180,7 +181,7 @@ def test_project_step_labels_write_their_math_in_dollars(real_results):
     offenders = [label for label in labels if _ASCII_MATH.search(_prose(label))]
     assert labels and not offenders, offenders
     tex = render_tex(REPORTS["deep_lda"], real_results, name="deep_lda", points=8, seed=0)
-    assert r"\enspace $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$\hfill" in tex
+    assert re.search(r"(\\enspace|\\textbf\{\d+\} &) \$\\frac\{d\}\{dt\} u_\{l,i\}\^2 = -2 g_i w_i\$(\\hfill|\\quad)", tex)
 
 
 def test_math_lines_break_only_at_top_level():
@@ -216,11 +217,12 @@ def test_render_fake_results_covers_every_branch():
     key = tex.split(r"\hyperref[long:")[1].split("]")[0]
     assert tex.count(f"long:{key}") == 2
     appendix = tex.split(r"\section*{Appendix: long expressions}")[1]
-    assert r"\fpline{" in appendix and "characters, typeset in full" not in appendix
+    assert r"\fpat{0}{" in appendix and "characters, typeset in full" not in appendix
     assert r"$A_{11} = 6/7$, $\eta_{1} = -5/3$, $w_{2} = 1/3$" in tex
     assert r"-0.587018858148597 \pm 2.76 \cdot 10^{-16}" in tex
     assert r"\fpverdict{refuted}" in tex and r"\fpverdict{undecided}" in tex
-    assert r"\fpbadge{fprefuted}{no}" in tex and "did not fail" in tex
+    assert r"\fpbadge{fprefuted}{did not fail: verified}" in tex
+    assert r"\textbf{F1}\enspace drops \textsf{scale\_invariance}: ridge r \textgreater{} 0" in tex
     assert r"\subsection*{Numeric evidence}" in tex and r"$3.2 \times 10^{-48}$" in tex
     assert r"differ\_at \textless{}x\textgreater{}" in tex  # the error of DL-2
     assert r"\paragraph{Scope.} only d \textless{}= 3 \textbar{} see \#12" in tex
@@ -415,3 +417,60 @@ def test_a_long_step_shows_its_named_subexpressions_and_links_the_full_form():
     assert rf"\hyperref[long:{build.long_key(step)}]" in text and long not in text
     assert long.split(" + ")[-1] in build.step_math(step, full=True)
     assert [e["key"] for e in build.long_expressions([{"id": "X-1", "steps": [step, step]}])] == [build.long_key(step)]
+
+
+# ------------------------------------------------------------------------------- layout (issue 11)
+
+
+def test_the_appendix_breaks_long_expressions_into_lines_of_normal_size():
+    """A long expression is split at its sums, products, brackets and fractions, each line
+    narrow enough for the appendix column; no line is a scaled-down whole."""
+    nested = r"- \frac{2 u_{1} \left(" + " + ".join(f"a_{{{k}}} x^{{{k}}}" for k in range(60)) + r"\right)^{2}}{" \
+        + " + ".join(f"b_{{{k}}}" for k in range(40)) + "}"
+    lines = build.display_lines(nested, width=build.APPENDIX_WIDTH)
+    assert len(lines) > 5
+    assert all(build.visible_width(line) + build.INDENT * depth <= build.APPENDIX_WIDTH for depth, line in lines)
+    text = " ".join(line for _, line in lines)
+    assert text.startswith(r"- \Bigl( 2 u_{1}") and r"\Bigr)^{2} \Bigr) \Big/" in text and "b_{39}" in text
+    assert text.count(r"\Bigl(") == text.count(r"\Bigr)")
+    column = r"\left[\begin{matrix}" + r"\\".join(" + ".join(f"c_{{{k}}}" for k in range(30)) for _ in range(2)) \
+        + r"\end{matrix}\right]"
+    text = " ".join(line for _, line in build.display_lines(column, width=30))
+    assert text.startswith(r"\Bigl[ c_{0}") and text.endswith(r"\Bigr]^{\top}") and r",\;" in text
+    tex = build.full_math({"lhs_latex": nested, "rhs_latex": "0", "relation_latex": "="})
+    assert tex.count(r"\fpat{") == len(lines) and tex.rstrip().endswith("= 0}")
+
+
+def test_short_steps_with_the_common_route_are_rows_of_a_step_table():
+    step = _step("short", "a", "b")
+    steps = [step, step, _step("wide", " + ".join(f"x_{{{k}}}" for k in range(40)), "0"), step]
+    blocks = build.step_blocks(steps)
+    assert [(b["kind"], [g["first"] for g in b["groups"]]) for b in blocks] == [
+        ("table", [1, 2]), ("group", [3]), ("group", [4])]
+    tex = render_tex(REPORTS["deep_lda"], [{**fake_results()[1], "steps": steps}], name="deep_lda")
+    assert tex.count(r"\textbf{1} & short\quad {\footnotesize\emph{Reason:} because}") == 1
+    assert r"\textbf{Step 3}\enspace wide" in tex and r"\textbf{Step 4}\enspace short" in tex
+
+
+def test_named_subexpressions_share_lines():
+    definitions = [[rf"\kappa_{{{k}}}", f"u_{{{k}}} v_{{{k}}}"] for k in range(1, 13)]
+    step = {"lhs_latex": "x" * (build.MAX_EXPRESSION_CHARS + 1), "rhs_latex": "0",
+            "cse": {"definitions": definitions, "lhs_latex": r"\kappa_{12}", "rhs_latex": "0"}}
+    text = build.step_math(step)
+    assert r"\text{where }\kappa_{1} = u_{1} v_{1},\quad \kappa_{2} = u_{2} v_{2}" in text
+    assert text.count(r"\fpat{") < len(definitions) / 3
+
+
+def test_evidence_columns_name_what_they_hold():
+    tex = render_tex(REPORTS["deep_lda"], fake_results(), name="deep_lda", experiments=FAKE_EXPERIMENTS)
+    assert "Drift" not in tex and "Its drift" not in tex and "drift column" not in tex
+    heads = " & ".join(escape_mixed(c) for c in build.EVIDENCE_COLUMNS)
+    assert tex.count(heads) == 2 * 2  # claim evidence and experiment runs, first head and continued head
+    counts = [{"id": "LAW-COUNTS", "title": "counts", "evidence": [
+        {"quantity": "diagonal net L=3, d=2", "precision": "mirror flow (cosh)", "horizon": "D = 6",
+         "drift": "4 laws found", "falsifier": "at most (D - Lie rank)", "falsifier_drift": "4", "note": "LAW-1"}]}]
+    results = [{**fake_results()[1], "id": "LAW-1", "group": "LAW"}]
+    tex = render_tex(REPORTS["conservation"], results, name="conservation", experiments=counts)
+    assert r"Model; flow; dimension $D$ & Laws found & Certified upper bound & Bound \\" in tex
+    assert r"diagonal net $L = 3$, $d = 2$\newline{\color{fpmuted}mirror flow ($\cosh$); D = 6}" in tex
+    assert counts[0]["evidence"][0]["quantity"] == "diagonal net L=3, d=2"  # the JSON keeps the plain name

@@ -43,7 +43,8 @@ def cache_folder() -> Path:
 
 @lru_cache(maxsize=1)
 def code_digest() -> str:
-    """SHA-256 of every ``.py`` file of the packages and of the numeric libraries' versions."""
+    """SHA-256 of every ``.py`` and ``.c`` file of the packages and of the numeric libraries'
+    versions."""
     import flint
     import gmpy2
     import mpmath
@@ -52,7 +53,8 @@ def code_digest() -> str:
     import sympy
 
     h = hashlib.sha256()
-    files = [path for package in _PACKAGES for path in sorted((_ROOT / package).rglob("*.py"))]
+    files = [path for package in _PACKAGES for pattern in ("*.py", "*.c")
+             for path in sorted((_ROOT / package).rglob(pattern))]
     if not any(path.name == "cache.py" for path in files):
         raise RuntimeError(f"the cache cannot find its own source tree under {_ROOT}")
     for path in files:

@@ -63,6 +63,7 @@ from sympy.core.add import _unevaluated_Add
 from sympy.core.mul import _unevaluated_Mul
 
 from derivations.kernels import _validate, make_kernel
+from numerics.core import taylor_engine as _engine
 from numerics.core.exact import exact_number, read_exact
 
 __all__ = [
@@ -221,9 +222,36 @@ def _sqrt_k(x, z, k):
     return (x[k] - s) / (2 * z[0])
 
 
+#: the domain errors of the Taylor program, by the code the C engine reports them with
+#: (numerics/core/taylor_engine.c: D_DIV0, ...); the negative power base names its exponent
+DOMAIN_MESSAGES = (
+    "division by zero (the denominator is 0)",
+    "the base of a real power is 0 (the power is not analytic there)",
+    "the base of the real power x**{exponent:g} is negative (only a positive base, or an "
+    "integer exponent, is supported)",
+    "the argument of sqrt is 0 (not analytic there)",
+    "the argument of sqrt is negative",
+    "the argument of log is 0",
+    "the argument of log is negative",
+    "the argument of Abs/sign is exactly 0 (the sign must be fixed and nonzero)",
+    "the argument of Abs/sign changed sign between steps",
+)
+D_DIV0, D_POW_ZERO, D_POW_NEG, D_SQRT_ZERO, D_SQRT_NEG, D_LOG_ZERO, D_LOG_NEG, D_SIGN_ZERO, \
+    D_SIGN_CHANGED = range(len(DOMAIN_MESSAGES))
+
+
+def monitor_message(kind: str, code: int) -> str:
+    """What a step's sign monitor found (codes M_SIGN, M_ARG, M_VALUE of the C engine)."""
+    if code == 0:
+        return "the argument of Abs/sign changes sign (or hits 0)"
+    if code == 1:
+        return f"the argument of {kind} reaches 0 or becomes negative"
+    return f"the value of {kind} (positive branch) reaches 0 or changes sign: its argument touches 0"
+
+
 def _div0(u, v, node):
     if v == 0:
-        raise _DomainError(node, "division by zero (the denominator is 0)")
+        raise _DomainError(node, DOMAIN_MESSAGES[D_DIV0])
     return u / v
 
 
@@ -231,24 +259,22 @@ def _pow0(x, a, node):
     if x > 0:
         return x ** a
     if x == 0:
-        raise _DomainError(node, "the base of a real power is 0 (the power is not analytic there)")
+        raise _DomainError(node, DOMAIN_MESSAGES[D_POW_ZERO])
     if a.is_integer():
         return x ** a
-    raise _DomainError(node, f"the base of the real power x**{float(a):g} is negative "
-                             "(only a positive base, or an integer exponent, is supported)")
+    raise _DomainError(node, DOMAIN_MESSAGES[D_POW_NEG].format(exponent=float(a)))
 
 
 def _sqrt0(x, node):
     if x > 0:
         return gmpy2.sqrt(x)
-    raise _DomainError(node, "the argument of sqrt is " + ("0 (not analytic there)" if x == 0
-                                                            else "negative"))
+    raise _DomainError(node, DOMAIN_MESSAGES[D_SQRT_ZERO if x == 0 else D_SQRT_NEG])
 
 
 def _log0(x, node):
     if x > 0:
         return gmpy2.log(x)
-    raise _DomainError(node, "the argument of log is " + ("0" if x == 0 else "negative"))
+    raise _DomainError(node, DOMAIN_MESSAGES[D_LOG_ZERO if x == 0 else D_LOG_NEG])
 
 
 def _keep_sign(sig, slot, s, node, error=None):
@@ -257,14 +283,13 @@ def _keep_sign(sig, slot, s, node, error=None):
     if sig[slot] is None:
         sig[slot] = s
     elif sig[slot] != s:
-        raise (error or _DomainError)(node, "the argument of Abs/sign changed sign between steps")
+        raise (error or _DomainError)(node, DOMAIN_MESSAGES[D_SIGN_CHANGED])
     return s
 
 
 def _fixed_sign(x, sig, slot, node):
     if x == 0:
-        raise _DomainError(node, "the argument of Abs/sign is exactly 0 (the sign must be "
-                                 "fixed and nonzero)")
+        raise _DomainError(node, DOMAIN_MESSAGES[D_SIGN_ZERO])
     return _keep_sign(sig, slot, 1 if x > 0 else -1, node)
 
 
@@ -854,6 +879,63 @@ def _horner(c, h):
     return r
 
 
+def _step_error(system: TaylorSystem, what: str, t: mpmath.mpf, **info) -> TaylorError:
+    """The error of the step from ``t`` (an mpf) that failed with ``what``, in the words both
+    routes use (the Python loop below and the C engine's status codes)."""
+    at = mpmath.nstr(t, 20)
+    if what == "max_steps":
+        return TaylorError(f"max_steps = {info['max_steps']} reached at t = {mpmath.nstr(t, 15)}")
+    if what == "arith":
+        return TaylorError(f"arithmetic failure ({info['reason']}) while computing Taylor "
+                           f"coefficients at t = {at}; the solution may blow up here")
+    if what == "underflow":
+        return TaylorError(f"step size underflow (h = {info['h']:.3g}) at t = {at}: the solution "
+                           "is probably singular or blows up near here")
+    if what == "nonfinite":
+        return TaylorError(f"component {system.state[info['component']]} became non-finite "
+                           f"near t = {at}")
+    node = system._nodes[info["node"]]
+    if what == "domain":
+        return TaylorError(f"{info['message']}; in the subexpression {sp.sstr(node.expr)} at t = {at}")
+    if what == "monitor":
+        return TaylorError(f"{monitor_message(node.kind, info['code'])} during the step "
+                           f"[{mpmath.nstr(t, 15)}, {mpmath.nstr(info['t_end'], 15)}]; "
+                           f"in the subexpression {sp.sstr(node.expr)}")
+    raise AssertionError(what)  # pragma: no cover
+
+
+def _use_engine(engine: str, progress) -> bool:
+    if engine not in ("auto", "c", "python"):
+        raise ValueError(f"engine must be 'auto', 'c' or 'python', got {engine!r}")
+    if engine == "python":
+        return False
+    if progress is not None:
+        if engine == "c":
+            raise ValueError("progress callbacks run on engine='python' only")
+        return False
+    ok, why = _engine.available()
+    if not ok and engine == "c":
+        raise RuntimeError(f"engine='c' is not available here: {why}")
+    return ok
+
+
+def _engine_integrate(system, y, K, t, te, outs, **options):
+    """The C engine's integration (same bits as the Python loop), or its error raised."""
+    status, result = _engine.run(system, y, K, t, te, outs, **options)
+    if status == "ok":
+        return result
+    if status == "memory":
+        raise MemoryError("the C Taylor engine could not allocate its series")
+    info = dict(result)
+    if status == "domain":
+        node = system._nodes[info["node"]]
+        exponent = float(K[system._nodes[node.exponent].index]) if node.kind == "pow" else 0.0
+        info["message"] = DOMAIN_MESSAGES[info["code"]].format(exponent=exponent)
+    info.update(reason="MPFR flagged a NaN, an overflow or a division by zero",
+                max_steps=options["max_steps"])
+    raise _step_error(system, status, info.pop("t"), **info) from None
+
+
 def _max_abs(vals):
     m = _ZERO
     for v in vals:
@@ -866,7 +948,8 @@ def _max_abs(vals):
 def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
               times: Optional[Sequence[Any]] = None, params: Sequence[Any] = (),
               tol: Any = None, progress: Optional[Callable[[Any, int], None]] = None,
-              t0: Any = 0, max_steps: int = 1_000_000, certified: bool = False) -> TaylorResult:
+              t0: Any = 0, max_steps: int = 1_000_000, certified: bool = False,
+              engine: str = "auto") -> TaylorResult:
     """Integrate ``system`` from ``(t0, y0)`` to ``t_end`` at ``dps`` decimal digits.
 
     Parameters
@@ -890,6 +973,10 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
     certified : also prove where the solution is: the result's ``enclosure`` holds, per
         output time, balls that contain the exact solution
         (:func:`numerics.core.certified.certified_integrate`; rational times, default ``tol``).
+    engine : ``"auto"`` (default: the compiled C engine of :mod:`numerics.core.taylor_engine`
+        when it is available and no ``progress`` is asked for, else Python), ``"c"`` or
+        ``"python"`` (the generated Python program).  Both give the same bits; the result's
+        ``integrator`` names the one that ran.
     """
     if certified:
         if tol is not None or progress is not None:
@@ -912,6 +999,7 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
         raise TypeError("progress must be callable(t, steps) or None")
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    use_engine = _use_engine(engine, progress)
 
     if tol is None:
         ln_tol = -dps * math.log(10)
@@ -959,25 +1047,24 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
         hmin, hmax = math.inf, 0.0
         ln2 = math.log(2)
 
-        def fail(exc: _DomainError, where):
-            node = system._nodes[exc.node]
-            raise TaylorError(f"{exc.msg}; in the subexpression {sp.sstr(node.expr)} "
-                              f"{where}") from None
-
-        while t != te:
+        if use_engine:
+            out_y, steps, hmin, hmax = _engine_integrate(system, y, K, t, te, outs, order=order,
+                                                         prec=prec, ln_tol=ln_eps0, safety=safety,
+                                                         max_steps=max_steps)
+            t = te
+            res_t = outs if times is not None else [te]
+        while not use_engine and t != te:
             if steps >= max_steps:
-                raise TaylorError(f"max_steps = {max_steps} reached at t = "
-                                  f"{mpmath.nstr(_mpfr_to_mpf(t), 15)}")
+                raise _step_error(system, "max_steps", _mpfr_to_mpf(t), max_steps=max_steps)
             Y = [[v] for v in y]
             try:
                 mon = system._series(Y, K, SIG, order)
             except _DomainError as exc:
-                fail(exc, f"at t = {mpmath.nstr(_mpfr_to_mpf(t), 20)}")
+                raise _step_error(system, "domain", _mpfr_to_mpf(t), node=exc.node,
+                                  message=exc.msg) from None
             except (gmpy2.InvalidOperationError, gmpy2.OverflowResultError,
                     gmpy2.DivisionByZeroError) as exc:
-                raise TaylorError(f"arithmetic failure ({exc}) while computing Taylor "
-                                  f"coefficients at t = {mpmath.nstr(_mpfr_to_mpf(t), 20)}; "
-                                  "the solution may blow up here") from None
+                raise _step_error(system, "arith", _mpfr_to_mpf(t), reason=exc) from None
             # --- Jorba-Zou step size from the last two coefficients
             ynorm = _max_abs(y)
             ln_eps = ln_eps0 + (float(gmpy2.log(ynorm)) if ynorm > 1 else 0.0)
@@ -994,9 +1081,7 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
                 h_f = math.inf
             if (not h_f > 0 or h_f < 1e-300 or (t != 0 and math.log(h_f) + (prec - 8) * ln2
                                                   < float(gmpy2.log(abs(t))))):
-                raise TaylorError(f"step size underflow (h = {h_f:.3g}) at t = "
-                                  f"{mpmath.nstr(_mpfr_to_mpf(t), 20)}: the solution is "
-                                  "probably singular or blows up near here")
+                raise _step_error(system, "underflow", _mpfr_to_mpf(t), h=h_f)
             last = h_f >= remaining
             h = (te - t) if last else _mpfr(h_f) * direction
             t_new = te if last else t + h
@@ -1018,24 +1103,17 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
                 for frac in (h / 4, h / 2, 3 * h / 4, h):
                     xv = _horner(xc, frac)
                     if kind in ("abs", "sign"):
-                        bad = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0)
-                        what = "the argument of Abs/sign changes sign (or hits 0)"
+                        bad, code = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0), 0
                     else:
-                        bad = not xv > 0
-                        what = f"the argument of {kind} reaches 0 or becomes negative"
+                        bad, code = not xv > 0, 1
                         if not bad and kind in ("pow", "sqrt") and not _horner(zc, frac) > 0:
-                            bad = True
-                            what = (f"the value of {kind} (positive branch) reaches 0 or "
-                                    "changes sign: its argument touches 0")
+                            bad, code = True, 2
                     if bad:
-                        raise TaylorError(
-                            f"{what} during the step [{mpmath.nstr(_mpfr_to_mpf(t), 15)}, "
-                            f"{mpmath.nstr(_mpfr_to_mpf(t + h), 15)}]; in the subexpression "
-                            f"{sp.sstr(node.expr)}")
+                        raise _step_error(system, "monitor", _mpfr_to_mpf(t), node=node_id,
+                                          code=code, t_end=_mpfr_to_mpf(t + h))
             for i, v in enumerate(y_new):
                 if not gmpy2.is_finite(v):
-                    raise TaylorError(f"component {system.state[i]} became non-finite near "
-                                      f"t = {mpmath.nstr(_mpfr_to_mpf(t), 20)}")
+                    raise _step_error(system, "nonfinite", _mpfr_to_mpf(t), component=i)
             ha = float(abs(h))
             hmin = min(hmin, ha)
             hmax = max(hmax, ha)
@@ -1044,19 +1122,23 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
             steps += 1
             if progress is not None:
                 progress(_mpfr_to_mpf(t), steps)
-        if times is None:
+        if use_engine:
+            pass
+        elif times is None:
             res_t = [t]
             res_y = [y]
         elif oi < len(outs):  # pragma: no cover - guarded by the range check above
             raise AssertionError("output times were not all reached")
         out_t = [_mpfr_to_mpf(v) for v in res_t]
-        out_y = [[_mpfr_to_mpf(v) for v in row] for row in res_y]
+        if not use_engine:
+            out_y = [[_mpfr_to_mpf(v) for v in row] for row in res_y]
         t0_m = _mpfr_to_mpf(_to_mpfr(t0, "t0"))
     seconds = _time.perf_counter() - start
     return TaylorResult(t=out_t, y=out_y, steps=steps, order=order, dps=dps,
                         min_step=hmin if steps else 0.0, max_step=hmax, seconds=seconds,
                         prec_bits=prec, tol=f"1e-{dps}" if tol is None else str(tol),
-                        t0=t0_m, state=tuple(system.state))
+                        t0=t0_m, state=tuple(system.state),
+                        integrator=_engine.ENGINE_NAME if use_engine else TaylorResult.integrator)
 
 
 def taylor_coefficients(system: TaylorSystem, y0: Sequence[Any], order: int, *, dps: int,

@@ -1,0 +1,174 @@
+"""The compiled Taylor engine (numerics/core/taylor_engine.c) against the Python route.
+
+The two routes run the same Taylor program with the same roundings, so every test asks for
+the *same bits*: states, output times, step counts and step sizes; and, on failure, the same
+error message.  The engine must also be refused cleanly where it cannot be built.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import mpmath
+import pytest
+import sympy as sp
+from hypothesis import given, settings, strategies as st
+
+from numerics.core import taylor_engine
+from numerics.core.taylor import TaylorError, TaylorSystem, integrate
+
+pytestmark = pytest.mark.skipif(not taylor_engine.available()[0],
+                                reason=f"C engine unavailable: {taylor_engine.available()[1]}")
+
+x, y, z = sp.symbols("x y z", real=True)
+s = sp.Symbol("s")
+
+#: every node kind of the Taylor program (lin gathered and not, mul, sqr, div, recip, pow
+#: with a real and an integer exponent, sqrt, exp, log, abs, sign, sin, cos, tanh, x**y)
+SYSTEMS = {
+    "mixed": TaylorSystem(
+        [x, y, z],
+        [-x * y + sp.Rational(1, 3) * z - sp.exp(-x / 3),
+         sp.sqrt(1 + x ** 2) - sp.log(1 + y ** 2) + sp.sin(z) * sp.cos(2 * x),
+         sp.tanh(x - y) / (2 + z ** 2) - y ** -3 + sp.Abs(x + 3) ** sp.Rational(5, 2) * sp.sign(x + 3)]),
+    "power and quotient": TaylorSystem(
+        [x, y], [-x ** sp.Rational(4, 3) * (x + 2 * y - 1), (x + 1) ** y - y / (x + 2)]),
+    "linear map": TaylorSystem(
+        [x, y, z, s],
+        [2 * x - y + 3 * z - s + 1, x + y + z + s, -x + 5 * y - z / 7 + s / 3 - 2, -(x + y)]),
+    "parameters": TaylorSystem([x, y], [-sp.Symbol("a") * x * y, sp.Symbol("a") ** 2 * x - y],
+                               [sp.Symbol("a")]),
+}
+STARTS = {"mixed": ["1/2", "3/4", "-1/5"], "power and quotient": ["1/2", "1/4"],
+          "linear map": ["1", "-1/2", "1/3", "2"], "parameters": ["1", "1/2"]}
+PARAMS = {"parameters": ["3/7"]}
+HORIZONS = {"linear map": Fraction(6), "parameters": Fraction(4)}   # long steps
+
+
+def both(system, y0, t_end, **options):
+    return (integrate(system, y0, t_end, engine="python", **options),
+            integrate(system, y0, t_end, engine="c", **options))
+
+
+def assert_same_bits(a, b):
+    assert a.y == b.y and a.t == b.t
+    assert (a.steps, a.order, a.min_step, a.max_step, a.prec_bits) == \
+        (b.steps, b.order, b.min_step, b.max_step, b.prec_bits)
+    assert b.integrator == taylor_engine.ENGINE_NAME != a.integrator
+
+
+@pytest.mark.parametrize("name", SYSTEMS)
+@pytest.mark.parametrize("dps", [20, 50, 120])
+def test_same_bits_as_the_python_route(name, dps):
+    horizon = HORIZONS.get(name, Fraction(1, 2))
+    times = [horizon * Fraction(k, 5) for k in range(6)]
+    a, b = both(SYSTEMS[name], STARTS[name], horizon, dps=dps, times=times,
+                params=PARAMS.get(name, ()))
+    assert a.steps >= 2
+    assert_same_bits(a, b)
+
+
+@settings(max_examples=20, deadline=None)
+@given(x0=st.fractions(Fraction(-2), Fraction(2), max_denominator=64),
+       y0=st.fractions(Fraction(1, 8), Fraction(2), max_denominator=64),
+       t_end=st.fractions(Fraction(-1, 2), Fraction(1, 2), max_denominator=16).filter(bool),
+       dps=st.sampled_from([15, 30, 60]))
+def test_same_bits_anywhere(x0, y0, t_end, dps):
+    system = TaylorSystem([x, y], [sp.cos(x) * y - x ** 2 / (1 + y), -y ** sp.Rational(3, 2) + sp.exp(x) / 4])
+    try:
+        a = integrate(system, [x0, y0], t_end, dps=dps, engine="python")
+    except TaylorError as error:
+        with pytest.raises(TaylorError) as caught:
+            integrate(system, [x0, y0], t_end, dps=dps, engine="c")
+        assert str(caught.value) == str(error)
+        return
+    assert_same_bits(a, integrate(system, [x0, y0], t_end, dps=dps, engine="c"))
+
+
+def test_backward_and_tolerance_options():
+    a, b = both(SYSTEMS["mixed"], STARTS["mixed"], "-0.3", dps=40, tol="1e-25", t0="0.1")
+    assert_same_bits(a, b)
+
+
+@pytest.mark.parametrize("rhs, y0, t_end, match", [
+    (sp.log(y), ["-1"], 1, "argument of log is negative"),
+    (sp.sqrt(y), [0], 1, "argument of sqrt is 0"),
+    (y ** sp.Rational(1, 3), [-1], 1, r"x\*\*0.333333 is negative"),
+    (1 / y, [0], 1, "division by zero"),
+    (-sp.sqrt(y), [1], 3, "value of sqrt"),                      # y = (1 - t/2)^2 reaches 0
+    (-3 * y ** sp.Rational(2, 3), [1], 3, "pow"),                 # y = (1 - t)^3 changes sign
+    (y ** 2, ["1/2"], 3, "underflow|max_steps"),                   # blow-up at t = 2
+    (sp.Abs(y - 1), ["1"], 1, "exactly 0"),
+])
+def test_same_errors_as_the_python_route(rhs, y0, t_end, match):
+    system = TaylorSystem([y], [rhs])
+    messages = []
+    for engine in ("python", "c"):
+        with pytest.raises(TaylorError, match=match) as caught:
+            integrate(system, y0, t_end, dps=20, engine=engine, max_steps=3000)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("system, y0, options, match", [
+    (TaylorSystem([x, z], [1, sp.Abs(x)]), ["-1", 0], {}, "Abs/sign changes sign"),
+    (SYSTEMS["mixed"], STARTS["mixed"], {"max_steps": 2}, "max_steps = 2"),
+])
+def test_sign_change_and_max_steps(system, y0, options, match):
+    messages = []
+    for engine in ("python", "c"):
+        with pytest.raises(TaylorError, match=match) as caught:
+            integrate(system, y0, 3, dps=20, engine=engine, **options)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+def test_engine_choice_is_validated():
+    system = SYSTEMS["parameters"]
+    with pytest.raises(ValueError, match="engine must be"):
+        integrate(system, ["1", "1"], 1, dps=20, params=["1"], engine="llvm")
+    with pytest.raises(ValueError, match="progress"):
+        integrate(system, ["1", "1"], 1, dps=20, params=["1"], engine="c", progress=lambda t, n: None)
+    seen = []
+    r = integrate(system, ["1", "1"], 1, dps=20, params=["1"], progress=lambda t, n: seen.append(n))
+    assert r.integrator != taylor_engine.ENGINE_NAME and seen   # auto + progress: Python
+
+
+def test_without_a_compiler_the_python_route_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLOWPROOF_ENGINE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    taylor_engine._library.cache_clear()
+    try:
+        ok, why = taylor_engine.available()
+        assert not ok and "compiler" in why
+        r = integrate(SYSTEMS["parameters"], ["1", "1"], 1, dps=20, params=["1"])
+        assert r.integrator != taylor_engine.ENGINE_NAME
+        with pytest.raises(RuntimeError, match="not available"):
+            integrate(SYSTEMS["parameters"], ["1", "1"], 1, dps=20, params=["1"], engine="c")
+    finally:
+        monkeypatch.undo()
+        taylor_engine._library.cache_clear()
+    assert taylor_engine.available()[0]
+
+
+def test_a_compiled_engine_is_reused_from_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLOWPROOF_ENGINE_DIR", str(tmp_path))
+    taylor_engine._library.cache_clear()
+    try:
+        assert taylor_engine.available()[0]
+        built = list(tmp_path.glob("taylor_engine-*.so"))
+        assert len(built) == 1
+        stamp = built[0].stat().st_mtime_ns
+        taylor_engine._library.cache_clear()
+        assert taylor_engine.available()[0]
+        assert built[0].stat().st_mtime_ns == stamp      # loaded, not compiled again
+    finally:
+        monkeypatch.undo()
+        taylor_engine._library.cache_clear()
+
+
+def test_exact_number_transport():
+    with mpmath.workdps(60):
+        for v in ("1/3", "-2.5e-40", "7", "0"):
+            r = integrate(TaylorSystem([y], [sp.Integer(0)]), [v], 1, dps=50, engine="c")
+            p = integrate(TaylorSystem([y], [sp.Integer(0)]), [v], 1, dps=50, engine="python")
+            assert r.y == p.y

@@ -95,11 +95,15 @@ def _check_signs(signs, d):
 # ---------------------------------------------------------------------------------------
 # the loss on concrete data
 
+@lru_cache(maxsize=64)
 def _loss_and_gradient(loss: str, d: int):
-    """``w`` symbols, ``f(w)``, ``∇f(w)`` and the Fisher ratio, with symbolic data."""
+    """``w`` symbols, ``f(w)``, ``∇f(w)`` and the Fisher ratio, with symbolic data (computed
+    once per setting: the layer, reduced and mirror flows of one shape share them; the
+    vectors are immutable so that sharing is safe)."""
     w = obj.effective_vector(d)
     f = obj.loss(loss, w)
-    return w, f, obj.gradient(f, w), obj.fisher_ratio(w)
+    return (sp.ImmutableMatrix(w), f, sp.ImmutableMatrix(obj.gradient(f, w)),
+            obj.fisher_ratio(w))
 
 
 def _data_params(exprs, exclude) -> tuple:

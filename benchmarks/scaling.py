@@ -12,10 +12,15 @@ entries); every entry is randint(-9, 9) / randint(1, 9).
 Grid: L in {2, 3, 6}, d in {3, 10, 30, 100}, digits in {50, 100, 200}.  Each cell runs in its
 own process (python benchmarks/scaling.py --cell L d digits --json) and measures:
 
-* ours, per route of ROUTES ("mpfr": numerics.core.taylor): "build" = TaylorSystem(state,
-  rhs) from the sympy expressions, "integrate" = integrate(system, w0, T, dps=digits) with
-  its steps and order; a second build of the same shape only for a route that caches builds.
-  Our rhs is the expanded form w_i' = -L w_i^a (sum_k A_ik w_k - b_i), A = X^T X, b = X^T y.
+* ours, per route of ROUTES: "build" = TaylorSystem(state, rhs, params) from the sympy
+  expressions, "integrate" = integrate(system, w0, T, dps=digits) with its steps and order;
+  a second build of the same shape only for a route that caches builds.
+  - "mpfr": the generated Python program over gmpy2/MPFR (engine="python") on the expanded
+    rhs w_i' = -L w_i^a (sum_k A_ik w_k - b_i), A = X^T X, b = X^T y, built for each cell;
+  - "c": the C engine (numerics.core.taylor_engine, engine="c") on the structured rhs of
+    heyoka's form with X and y as parameters: one program per shape (L, d, n), kept in
+    memory, so the second build of a shape is a dictionary lookup (heyoka's JIT cache is
+    the analogue).
 * heyoka (optional): hy.real at our number of bits (result.prec_bits), tol = 10**-digits,
   the expression built from the structure (n sums for r = X w - y, d sums for X^T r);
   JIT (taylor_adaptive, constructed twice in the process: the second may hit heyoka's
@@ -66,6 +71,7 @@ import time
 import timeit
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -153,6 +159,15 @@ class Problem:
             rhs.append(-self.L * self._factor(w[i]) * grad)
         return w, rhs
 
+    def parametric_rhs(self) -> tuple:
+        """(state, rhs, data symbols): the structured form with the data as symbols X_jk, y_j,
+        so one program serves every data set of the shape (L, d, n)."""
+        return _parametric_rhs(self.L, self.d, self.n)
+
+    def data_values(self) -> list:
+        """The numbers of :meth:`parametric_rhs`'s data symbols, in their order."""
+        return [_rational(v) for row in self.X for v in row] + [_rational(v) for v in self.y]
+
     def structured_rhs(self) -> tuple:
         """(state, residual symbols r, their definitions r_j = (X w - y)_j, rhs in w and r)."""
         w = self.state()
@@ -163,6 +178,24 @@ class Problem:
                                                       for row, rj in zip(self.X, r) if row[i]])
                for i in range(self.d)]
         return w, r, r_defs, rhs
+
+
+@lru_cache(maxsize=None)
+def _parametric_rhs(L: int, d: int, n: int) -> tuple:
+    w = sp.symbols(f"w1:{d + 1}", positive=True)
+    X = [[sp.Symbol(f"X_{j}_{k}") for k in range(d)] for j in range(n)]
+    y = [sp.Symbol(f"y_{j}") for j in range(n)]
+    r = [sp.Add(*[X[j][k] * w[k] for k in range(d)]) - y[j] for j in range(n)]
+    a = 2 - sp.Rational(2, L)
+    rhs = [-L * w[i] ** a * sp.Add(*[X[j][i] * r[j] for j in range(n)]) for i in range(d)]
+    return w, tuple(rhs), tuple(v for row in X for v in row) + tuple(y)
+
+
+@lru_cache(maxsize=None)
+def _parametric_system(L: int, d: int, n: int) -> TaylorSystem:
+    """The shape's program, built once per process (the data enter as parameters)."""
+    w, rhs, params = _parametric_rhs(L, d, n)
+    return TaylorSystem(w, rhs, params, name="scaling_flow_parametric")
 
 
 def _rational(q: Fraction) -> sp.Rational:
@@ -184,6 +217,8 @@ def make_problem(L: int, d: int, *, seed: int = DEFAULT_SEED, T: Any = DEFAULT_T
 EXPRESSION_FORMS = {
     "ours": "expanded: w_i' = -L w_i^(2-2/L) (sum_k A_ik w_k - b_i), A = X^T X, b = X^T y "
             "(exact rationals; d sums of d terms)",
+    "ours parametric": "structured as heyoka's, with X and y as parameters of one program per "
+                       "shape (L, d, n), built once and then taken from memory",
     "heyoka": "structured: r_j = sum_k X_jk w_k - y_j (n sums of d terms), "
               "w_i' = -L w_i^(2-2/L) sum_j X_ji r_j (d sums of n terms)",
 }
@@ -207,20 +242,20 @@ class RouteRun:
 
 def make_route(build: Callable, run: Callable, *, caches_builds: bool = False,
                description: str = "") -> Callable:
-    """A route ``(state, rhs, w0, T, digits) -> RouteRun`` from ``build(state, rhs) -> system``
-    and ``run(system, w0, T, digits) -> result`` (with ``.seconds``, ``.steps``, ``.order``,
-    ``.prec_bits`` and ``.y``, like :class:`numerics.core.taylor.TaylorResult`).  A route that
-    caches builds gets its second build of the same shape timed too."""
-    def route(state, rhs, w0, T, digits) -> RouteRun:
+    """A route ``(problem, w0, T, digits) -> RouteRun`` from ``build(problem) -> system`` and
+    ``run(system, problem, w0, T, digits) -> result`` (with ``.seconds``, ``.steps``,
+    ``.order``, ``.prec_bits`` and ``.y``, like :class:`numerics.core.taylor.TaylorResult`).
+    A route that caches builds gets its second build of the same shape timed too."""
+    def route(problem, w0, T, digits) -> RouteRun:
         start = time.perf_counter()
-        system = build(state, rhs)
+        system = build(problem)
         build_seconds = time.perf_counter() - start
         second = None
         if caches_builds:
             start = time.perf_counter()
-            build(state, rhs)
+            build(problem)
             second = time.perf_counter() - start
-        result = run(system, w0, T, digits)
+        result = run(system, problem, w0, T, digits)
         return RouteRun(build_seconds, second, result.seconds, result.steps, result.order,
                         result.prec_bits, list(result.y[-1]), system)
 
@@ -230,9 +265,17 @@ def make_route(build: Callable, run: Callable, *, caches_builds: bool = False,
 
 
 ROUTES = {
-    "mpfr": make_route(lambda state, rhs: TaylorSystem(state, rhs, name="scaling_flow"),
-                       lambda system, w0, T, digits: integrate(system, w0, T, dps=digits),
-                       description="numerics.core.taylor: generated Python over gmpy2/MPFR"),
+    "mpfr": make_route(lambda problem: TaylorSystem(*problem.expanded_rhs(), name="scaling_flow"),
+                       lambda system, problem, w0, T, digits: integrate(system, w0, T, dps=digits,
+                                                                        engine="python"),
+                       description="numerics.core.taylor: generated Python over gmpy2/MPFR, "
+                                   "expanded rhs, built for each cell"),
+    "c": make_route(lambda problem: _parametric_system(problem.L, problem.d, problem.n),
+                    lambda system, problem, w0, T, digits: integrate(
+                        system, w0, T, dps=digits, params=problem.data_values(), engine="c"),
+                    caches_builds=True,
+                    description="numerics.core.taylor_engine: the program interpreted in C over "
+                                "MPFR, parametric structured rhs, one build per shape"),
 }
 
 
@@ -431,7 +474,7 @@ def run_cell(L: int, d: int, digits: int, *, T: Any = DEFAULT_T, seed: int = DEF
     runs = {}
     for name in routes:
         log(f"{label}: ours ({name}) build + integrate")
-        runs[name] = ROUTES[name](w, rhs, [W0] * d, problem.T, digits)
+        runs[name] = ROUTES[name](problem, [W0] * d, problem.T, digits)
     rss_ours = peak_rss_kib()
     first = runs[routes[0]]
     prec_bits, order = first.prec_bits, first.order
@@ -461,7 +504,9 @@ def run_cell(L: int, d: int, digits: int, *, T: Any = DEFAULT_T, seed: int = DEF
                "build_seconds": run.build_seconds, "second_build_seconds": run.second_build_seconds,
                "integrate_seconds": run.integrate_seconds, "steps": run.steps, "order": run.order,
                "prec_bits": run.prec_bits,
-               "integrate_over_schoolbook": run.integrate_seconds / (seconds_per_step * run.steps),
+               "multiply_adds_per_step": multiply_adds_per_step(run.system, order)["total"],
+               "integrate_over_schoolbook": run.integrate_seconds / (
+                   multiply_adds_per_step(run.system, order)["total"] * per_multiply_add * run.steps),
                "max_abs_diff_vs_heyoka": None, "max_abs_diff_vs_odefun": None,
                "integrate_over_heyoka_propagate": None}
         if name != routes[0]:

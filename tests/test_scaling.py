@@ -25,13 +25,14 @@ def tiny_cell():
     """L = 2, d = 3 at 20 digits to T = 1/10, heyoka unimportable, odefun in its child."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "heyoka", None)   # import heyoka -> ImportError
-        return scaling.run_cell(2, 3, 20, T="1/10", odefun_timeout=120)
+        return scaling.run_cell(2, 3, 20, T="1/10", odefun_timeout=120, routes=("mpfr", "c"))
 
 
 def test_a_cell_record_has_every_field_and_null_heyoka_columns(tiny_cell):
     r = json.loads(json.dumps(tiny_cell))   # JSON-ready
     assert (r["L"], r["d"], r["n"], r["digits"], r["T"], r["seed"]) == (2, 3, 2, 20, "1/10", 0)
-    assert set(r["expression"]) == {"ours", "heyoka"} and r["expression"]["heyoka"].startswith("structured")
+    assert set(r["expression"]) == {"ours", "ours parametric", "heyoka"}
+    assert r["expression"]["heyoka"].startswith("structured")
     ours = r["routes"]["mpfr"]
     assert ours["steps"] >= 1 and ours["order"] == jorba_zou_order(1e-20)
     assert ours["build_seconds"] > 0 and ours["integrate_seconds"] > 0
@@ -48,7 +49,10 @@ def test_a_cell_record_has_every_field_and_null_heyoka_columns(tiny_cell):
     assert ours["integrate_over_schoolbook"] > 0
     mem = r["memory"]
     assert 0 < mem["after_imports_kib"] <= mem["after_ours_kib"] <= mem["peak_kib"]
-    assert len(scaling.table_rows([r])) == 1
+    assert len(scaling.table_rows([r])) == 2
+    c = r["routes"]["c"]
+    assert c["caches_builds"] is True and c["second_build_seconds"] < c["build_seconds"]
+    assert c["steps"] == ours["steps"] and c["max_abs_diff_vs_mpfr"] < 1e-19   # same flow, other program
 
 
 def test_the_expanded_and_structured_forms_are_one_flow():
@@ -59,6 +63,16 @@ def test_the_expanded_and_structured_forms_are_one_flow():
     assert all(sp.expand(a - b) == 0 for a, b in zip(rhs, substituted))
     assert problem.n == 2 and all(q.denominator in range(1, 10) for row in problem.X for q in row)
     assert scaling.make_problem(3, 4, seed=5) == problem   # seeded
+
+
+def test_the_parametric_form_is_the_same_flow():
+    problem = scaling.make_problem(3, 4, seed=5)
+    w, rhs = problem.expanded_rhs()
+    w2, parametric, symbols = problem.parametric_rhs()
+    values = dict(zip(symbols, problem.data_values()))
+    assert all(sp.expand(a - b.xreplace(values)) == 0 for a, b in zip(rhs, parametric))
+    other = scaling.make_problem(3, 4, seed=6)
+    assert other.parametric_rhs() is problem.parametric_rhs()   # one program per shape
 
 
 def test_multiply_adds_of_y_squared_counted_by_hand():

@@ -150,6 +150,18 @@ def test_without_a_compiler_the_python_route_runs(monkeypatch, tmp_path):
     assert taylor_engine.available()[0]
 
 
+def test_the_environment_can_ask_for_the_python_route(monkeypatch):
+    monkeypatch.setenv("FLOWPROOF_ENGINE", "python")
+    taylor_engine._library.cache_clear()
+    try:
+        assert taylor_engine.available() == (False, "FLOWPROOF_ENGINE=python")
+        r = integrate(SYSTEMS["parameters"], ["1", "1"], 1, dps=20, params=["1"])
+        assert r.integrator != taylor_engine.ENGINE_NAME
+    finally:
+        monkeypatch.undo()
+        taylor_engine._library.cache_clear()
+
+
 def test_a_compiled_engine_is_reused_from_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("FLOWPROOF_ENGINE_DIR", str(tmp_path))
     taylor_engine._library.cache_clear()

@@ -407,6 +407,8 @@ def test_the_reported_time_is_measured():
 def test_times_out_of_order_are_named():
     with pytest.raises(ValueError, match=r"times\[0\], times\[1\] = 1/2, 1/4"):
         integrate(DECAY, [1], 1, dps=20, times=["1/2", "1/4"])
+    with pytest.raises(ValueError, match="times is empty"):
+        integrate(DECAY, [1], 1, dps=20, times=[])
 
 
 def test_irrational_numbers_and_constants_keep_every_digit():

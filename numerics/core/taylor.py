@@ -919,8 +919,10 @@ def _use_engine(engine: str, progress) -> bool:
     return ok
 
 
-def _engine_integrate(system, y, K, t, te, outs, **options):
-    """The C engine's integration (same bits as the Python loop), or its error raised."""
+def _engine_integrate(system, y, K, t, te, outs, progress=None, **options):
+    """The C engine's integration (same bits as :func:`_python_integrate`), or its error
+    raised; it reports no progress (``_use_engine`` sends a callback to Python)."""
+    assert progress is None
     status, result = _engine.run(system, y, K, t, te, outs, **options)
     if status == "ok":
         return result
@@ -943,6 +945,97 @@ def _max_abs(vals):
         if a > m:
             m = a
     return m
+
+
+def _python_integrate(system, y, K, t, te, outs, *, order, prec, ln_tol, safety, max_steps,
+                      progress=None):
+    """The step loop in Python over the generated program (inside ``integrate``'s gmpy2
+    context): ``(states at outs or at te, steps, min |h|, max |h|)``; the C engine's
+    ``fp_integrate`` is this loop, operation for operation."""
+    direction = 1 if te >= t else -1
+    res_y = []
+    oi = 0
+    while oi < len(outs) and outs[oi] == t:
+        res_y.append(list(y))
+        oi += 1
+    SIG = [None] * system._n_sign_slots
+    steps = 0
+    hmin, hmax = math.inf, 0.0
+    ln2 = math.log(2)
+
+    while t != te:
+        if steps >= max_steps:
+            raise _step_error(system, "max_steps", _mpfr_to_mpf(t), max_steps=max_steps)
+        Y = [[v] for v in y]
+        try:
+            mon = system._series(Y, K, SIG, order)
+        except _DomainError as exc:
+            raise _step_error(system, "domain", _mpfr_to_mpf(t), node=exc.node,
+                              message=exc.msg) from None
+        except (gmpy2.InvalidOperationError, gmpy2.OverflowResultError,
+                gmpy2.DivisionByZeroError) as exc:
+            raise _step_error(system, "arith", _mpfr_to_mpf(t), reason=exc) from None
+        # --- Jorba-Zou step size from the last two coefficients
+        ynorm = _max_abs(y)
+        ln_eps = ln_tol + (float(gmpy2.log(ynorm)) if ynorm > 1 else 0.0)
+        cands = []
+        for j in (order - 1, order):
+            nj = _max_abs(c[j] for c in Y)
+            if nj > 0:
+                cands.append((ln_eps - float(gmpy2.log(nj))) / j)
+        remaining = abs(te - t)
+        if cands:
+            ln_h = min(cands)
+            h_f = safety * math.exp(ln_h) if ln_h < 700 else math.inf
+        else:
+            h_f = math.inf
+        if (not h_f > 0 or h_f < 1e-300 or (t != 0 and math.log(h_f) + (prec - 8) * ln2
+                                              < float(gmpy2.log(abs(t))))):
+            raise _step_error(system, "underflow", _mpfr_to_mpf(t), h=h_f)
+        last = h_f >= remaining
+        h = (te - t) if last else _mpfr(h_f) * direction
+        t_new = te if last else t + h
+        # --- dense output inside the step
+        while oi < len(outs) and (outs[oi] - t_new) * direction <= 0:
+            tau = outs[oi] - t
+            res_y.append([_horner(c, tau) for c in Y])
+            oi += 1
+        y_new = [_horner(c, h) for c in Y]
+        # --- domain / fixed-sign monitors inside the step (sampled at h/4, h/2, 3h/4, h).
+        # The analytic continuation of sqrt/x**a/Abs through a zero of the argument is
+        # smooth (e.g. sqrt((1-t)**2) -> 1-t), so a step could silently switch branch:
+        # arguments (and sqrt/pow values) must keep their sign over the step.
+        for (node_id, arg_id, kind), (xc, zc) in zip(system._monitors, mon):
+            node = system._nodes[node_id]
+            if kind == "pow" and K[system._nodes[node.exponent].index].is_integer():
+                continue  # integer power: analytic for any sign of the base
+            for frac in (h / 4, h / 2, 3 * h / 4, h):
+                xv = _horner(xc, frac)
+                if kind in ("abs", "sign"):
+                    bad, code = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0), 0
+                else:
+                    bad, code = not xv > 0, 1
+                    if not bad and kind in ("pow", "sqrt") and not _horner(zc, frac) > 0:
+                        bad, code = True, 2
+                if bad:
+                    raise _step_error(system, "monitor", _mpfr_to_mpf(t), node=node_id,
+                                      code=code, t_end=_mpfr_to_mpf(t + h))
+        for i, v in enumerate(y_new):
+            if not gmpy2.is_finite(v):
+                raise _step_error(system, "nonfinite", _mpfr_to_mpf(t), component=i)
+        ha = float(abs(h))
+        hmin = min(hmin, ha)
+        hmax = max(hmax, ha)
+        y = y_new
+        t = t_new
+        steps += 1
+        if progress is not None:
+            progress(_mpfr_to_mpf(t), steps)
+    if not outs:
+        res_y = [y]
+    elif oi < len(outs):  # pragma: no cover - guarded by the range check above
+        raise AssertionError("output times were not all reached")
+    return [[_mpfr_to_mpf(v) for v in row] for row in res_y], steps, hmin, hmax
 
 
 def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
@@ -1021,13 +1114,14 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
         t = _to_mpfr(t0, "t0")
         te = _to_mpfr(t_end, "t_end")
         K = system._constants(tuple(params), prec)
-        ln_eps0 = ln_tol
         direction = 1 if te >= t else -1
         outs: list = []
         if times is not None:
             if isinstance(times, (str, bytes)) or not hasattr(times, "__iter__"):
                 raise TypeError("times must be a sequence of numbers or None")
             outs = [_to_mpfr(v, f"times[{i}]") for i, v in enumerate(times)]
+            if not outs:
+                raise ValueError("times is empty: give the output times, or None for t_end only")
             for i, v in enumerate(outs):
                 if (v - t) * direction < 0 or (te - v) * direction < 0:
                     raise ValueError(f"times[{i}] = {times[i]} is outside [t0, t_end] = "
@@ -1036,102 +1130,11 @@ def integrate(system: TaylorSystem, y0: Sequence[Any], t_end: Any, *, dps: int,
                     raise ValueError("times must be strictly increasing (in the direction "
                                      f"of integration); times[{i - 1}], times[{i}] = "
                                      f"{times[i - 1]}, {times[i]}")
-        res_t, res_y = [], []
-        oi = 0
-        while oi < len(outs) and outs[oi] == t:
-            res_t.append(t)
-            res_y.append(list(y))
-            oi += 1
-        SIG = [None] * system._n_sign_slots
-        steps = 0
-        hmin, hmax = math.inf, 0.0
-        ln2 = math.log(2)
-
-        if use_engine:
-            out_y, steps, hmin, hmax = _engine_integrate(system, y, K, t, te, outs, order=order,
-                                                         prec=prec, ln_tol=ln_eps0, safety=safety,
-                                                         max_steps=max_steps)
-            t = te
-            res_t = outs if times is not None else [te]
-        while not use_engine and t != te:
-            if steps >= max_steps:
-                raise _step_error(system, "max_steps", _mpfr_to_mpf(t), max_steps=max_steps)
-            Y = [[v] for v in y]
-            try:
-                mon = system._series(Y, K, SIG, order)
-            except _DomainError as exc:
-                raise _step_error(system, "domain", _mpfr_to_mpf(t), node=exc.node,
-                                  message=exc.msg) from None
-            except (gmpy2.InvalidOperationError, gmpy2.OverflowResultError,
-                    gmpy2.DivisionByZeroError) as exc:
-                raise _step_error(system, "arith", _mpfr_to_mpf(t), reason=exc) from None
-            # --- Jorba-Zou step size from the last two coefficients
-            ynorm = _max_abs(y)
-            ln_eps = ln_eps0 + (float(gmpy2.log(ynorm)) if ynorm > 1 else 0.0)
-            cands = []
-            for j in (order - 1, order):
-                nj = _max_abs(c[j] for c in Y)
-                if nj > 0:
-                    cands.append((ln_eps - float(gmpy2.log(nj))) / j)
-            remaining = abs(te - t)
-            if cands:
-                ln_h = min(cands)
-                h_f = safety * math.exp(ln_h) if ln_h < 700 else math.inf
-            else:
-                h_f = math.inf
-            if (not h_f > 0 or h_f < 1e-300 or (t != 0 and math.log(h_f) + (prec - 8) * ln2
-                                                  < float(gmpy2.log(abs(t))))):
-                raise _step_error(system, "underflow", _mpfr_to_mpf(t), h=h_f)
-            last = h_f >= remaining
-            h = (te - t) if last else _mpfr(h_f) * direction
-            t_new = te if last else t + h
-            # --- dense output inside the step
-            while oi < len(outs) and (outs[oi] - t_new) * direction <= 0:
-                tau = outs[oi] - t
-                res_t.append(outs[oi])
-                res_y.append([_horner(c, tau) for c in Y])
-                oi += 1
-            y_new = [_horner(c, h) for c in Y]
-            # --- domain / fixed-sign monitors inside the step (sampled at h/4, h/2, 3h/4, h).
-            # The analytic continuation of sqrt/x**a/Abs through a zero of the argument is
-            # smooth (e.g. sqrt((1-t)**2) -> 1-t), so a step could silently switch branch:
-            # arguments (and sqrt/pow values) must keep their sign over the step.
-            for (node_id, arg_id, kind), (xc, zc) in zip(system._monitors, mon):
-                node = system._nodes[node_id]
-                if kind == "pow" and K[system._nodes[node.exponent].index].is_integer():
-                    continue  # integer power: analytic for any sign of the base
-                for frac in (h / 4, h / 2, 3 * h / 4, h):
-                    xv = _horner(xc, frac)
-                    if kind in ("abs", "sign"):
-                        bad, code = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0), 0
-                    else:
-                        bad, code = not xv > 0, 1
-                        if not bad and kind in ("pow", "sqrt") and not _horner(zc, frac) > 0:
-                            bad, code = True, 2
-                    if bad:
-                        raise _step_error(system, "monitor", _mpfr_to_mpf(t), node=node_id,
-                                          code=code, t_end=_mpfr_to_mpf(t + h))
-            for i, v in enumerate(y_new):
-                if not gmpy2.is_finite(v):
-                    raise _step_error(system, "nonfinite", _mpfr_to_mpf(t), component=i)
-            ha = float(abs(h))
-            hmin = min(hmin, ha)
-            hmax = max(hmax, ha)
-            y = y_new
-            t = t_new
-            steps += 1
-            if progress is not None:
-                progress(_mpfr_to_mpf(t), steps)
-        if use_engine:
-            pass
-        elif times is None:
-            res_t = [t]
-            res_y = [y]
-        elif oi < len(outs):  # pragma: no cover - guarded by the range check above
-            raise AssertionError("output times were not all reached")
-        out_t = [_mpfr_to_mpf(v) for v in res_t]
-        if not use_engine:
-            out_y = [[_mpfr_to_mpf(v) for v in row] for row in res_y]
+        run = _engine_integrate if use_engine else _python_integrate
+        out_y, steps, hmin, hmax = run(system, y, K, t, te, outs, order=order, prec=prec,
+                                       ln_tol=ln_tol, safety=safety, max_steps=max_steps,
+                                       progress=progress)
+        out_t = [_mpfr_to_mpf(v) for v in (outs if times is not None else [te])]
         t0_m = _mpfr_to_mpf(_to_mpfr(t0, "t0"))
     seconds = _time.perf_counter() - start
     return TaylorResult(t=out_t, y=out_y, steps=steps, order=order, dps=dps,

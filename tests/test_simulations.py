@@ -85,7 +85,7 @@ def check_conserved(res, names, dps):
 # ----------------------------------------------------------------------------------------
 # DL-2, DL-3, DL-5 on the layer flow; DL-4 and DL-6 by separate integration
 
-@settings(max_examples=examples(8))
+@settings(max_examples=examples(25))
 @given(case=cases(), loss=st.sampled_from(DEGREE_ZERO))
 @example(case=([[sp.Rational(1, 2)] * 2, [-sp.Rational(1, 2), sp.Rational(1, 2)]],
                data_for(2, 1), 50), loss="fisher")

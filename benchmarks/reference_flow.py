@@ -13,7 +13,9 @@ integrated to T = 5 at 50 significant digits.  The flow is written on the positi
 orthant (|w| = w); the script checks that w stays positive (dense output on a grid;
 the integrator itself also refuses a power base that reaches 0).
 
-Reported, all measured in this process: our wall time and step statistics; mpmath.odefun
+Reported, all measured in this process: our wall time and step statistics; the certified
+run (integrate(..., certified=True): its time, steps and enclosure widths at T, and its cost
+over the uncertified run, on the C engine and on the Python route); mpmath.odefun
 on the same problem (its precision and horizon are labelled, by default the same as ours:
 odefun takes ~25 s for 50 digits to T = 5 here) with the agreement and the time ratio
 at that same setting; heyoka if importable (else null); scipy DOP853 in float64, its
@@ -64,10 +66,10 @@ def max_abs_diff(a, b):
         return max(abs(mpmath.mpf(p) - mpmath.mpf(q)) for p, q in zip(a, b))
 
 
-def time_taylor(system, dps, T, repeats, times=None):
+def time_taylor(system, dps, T, repeats, times=None, **options):
     best, res = None, None
     for _ in range(max(1, repeats)):
-        r = integrate(system, W0, T, dps=dps, times=times)
+        r = integrate(system, W0, T, dps=dps, times=times, **options)
         if best is None or r.seconds < best:
             best, res = r.seconds, r
     return res, best
@@ -201,6 +203,21 @@ def main(argv=None):
 
     out["heyoka"] = run_heyoka(system, T, res.prec_bits)
 
+    # the certified run (ball arithmetic, a priori boxes) against both uncertified routes
+    start = time.perf_counter()
+    cert = integrate(system, W0, T, dps=dps, certified=True)
+    cert_seconds = time.perf_counter() - start
+    python_route, python_best = time_taylor(system, dps, T, args.repeats, engine="python")
+    widths = [float(b.rad()) * 2 for b in cert.enclosure[-1]]
+    out["certified"] = {
+        "seconds": cert_seconds, "steps": cert.steps,
+        "enclosure_widths_at_T": widths,
+        "uncertified_python_seconds": python_best,
+        "over_uncertified_python": cert_seconds / python_best,
+        "over_uncertified": cert_seconds / best,
+        "uncertified_integrator": res.integrator,
+    }
+
     fl = solve_float64(system, W0, float(sp.Rational(T)), rtol=1e-13, atol=1e-15)
     fl_best = fl.seconds
     for _ in range(max(0, args.repeats - 1)):
@@ -260,6 +277,10 @@ def main(argv=None):
     if ratios["taylor_over_heyoka_time"] is not None:
         print(f"ours (build + integration) / heyoka multiprecision (JIT + integration) = "
               f"{ratios['taylor_over_heyoka_time']:.2f}")
+    ce = out["certified"]
+    print(f"certified (enclosures): {ce['seconds']:.3f} s, {ce['steps']} steps, widths at T <= "
+          f"{max(ce['enclosure_widths_at_T']):.1e}; {ce['over_uncertified']:.1f}x the uncertified run "
+          f"({ce['uncertified_integrator']}), {ce['over_uncertified_python']:.1f}x the Python route")
     sc = out["scipy_dop853"]
     print(f"scipy DOP853 float64 (rtol {sc['rtol']:g}, atol {sc['atol']:g}): {sc['seconds']:.4f} s, "
           f"{sc['nfev']} evaluations, max |error| vs ours = {sc['max_abs_err_vs_taylor']:.2e}")

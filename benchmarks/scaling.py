@@ -195,7 +195,7 @@ def _parametric_rhs(L: int, d: int, n: int) -> tuple:
 def _parametric_system(L: int, d: int, n: int) -> TaylorSystem:
     """The shape's program, built once per process (the data enter as parameters)."""
     w, rhs, params = _parametric_rhs(L, d, n)
-    return TaylorSystem(w, rhs, params, name="scaling_flow_parametric")
+    return TaylorSystem(w, rhs, params, name="scaling_flow_parametric", cse=False)  # r built once
 
 
 def _rational(q: Fraction) -> sp.Rational:
@@ -218,7 +218,8 @@ EXPRESSION_FORMS = {
     "ours": "expanded: w_i' = -L w_i^(2-2/L) (sum_k A_ik w_k - b_i), A = X^T X, b = X^T y "
             "(exact rationals; d sums of d terms)",
     "ours parametric": "structured as heyoka's, with X and y as parameters of one program per "
-                       "shape (L, d, n), built once and then taken from memory",
+                       "shape (L, d, n), built once (no sympy cse: r = X w - y is one shared "
+                       "object) and then taken from memory",
     "heyoka": "structured: r_j = sum_k X_jk w_k - y_j (n sums of d terms), "
               "w_i' = -L w_i^(2-2/L) sum_j X_ji r_j (d sums of n terms)",
 }

@@ -450,3 +450,16 @@ def test_rows_of_a_linear_map_share_one_gathered_operand_tuple(monkeypatch):
     assert "_fsum(map(_mul, C" not in plain.source
     y0 = ["1/3", "-2/7", "5/11", "1/13", "-3/17"]
     assert taylor_coefficients(gathered, y0, 12, dps=40) == taylor_coefficients(plain, y0, 12, dps=40)
+
+
+def test_without_cse_a_shared_rhs_gives_the_same_program_and_bits():
+    """cse=False on an rhs that shares its linear map as one object: the same program size
+    and the same bits as with sympy's cse."""
+    w = sp.symbols("w1:5", positive=True)
+    X = [[sp.Rational(i + 2 * j - 3, j + 2) for j in range(4)] for i in range(3)]
+    r = [sp.Add(*[X[i][j] * w[j] for j in range(4)]) - sp.Rational(i, 3) for i in range(3)]
+    rhs = [-3 * w[j] ** sp.Rational(4, 3) * sp.Add(*[X[i][j] * r[i] for i in range(3)]) for j in range(4)]
+    a, b = TaylorSystem(w, rhs), TaylorSystem(w, rhs, cse=False)
+    assert a.n_ops == b.n_ops
+    ra, rb = (integrate(s, ["1/10"] * 4, 1, dps=30, times=["1/2", 1]) for s in (a, b))
+    assert ra.y == rb.y and ra.steps == rb.steps

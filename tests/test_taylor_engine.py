@@ -150,6 +150,21 @@ def test_without_a_compiler_the_python_route_runs(monkeypatch, tmp_path):
     assert taylor_engine.available()[0]
 
 
+def test_an_unwritable_engine_folder_falls_back_to_python(monkeypatch, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv("FLOWPROOF_ENGINE_DIR", str(blocker / "engine"))   # under a file: no mkdir
+    taylor_engine._library.cache_clear()
+    try:
+        ok, why = taylor_engine.available()
+        assert not ok and "FLOWPROOF_ENGINE_DIR" in why
+        assert integrate(SYSTEMS["parameters"], ["1", "1"], 1, dps=20,
+                         params=["1"]).integrator != taylor_engine.ENGINE_NAME
+    finally:
+        monkeypatch.undo()
+        taylor_engine._library.cache_clear()
+
+
 def test_the_environment_can_ask_for_the_python_route(monkeypatch):
     monkeypatch.setenv("FLOWPROOF_ENGINE", "python")
     taylor_engine._library.cache_clear()

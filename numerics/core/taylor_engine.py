@@ -88,8 +88,11 @@ def _library() -> tuple[Optional[ctypes.CDLL], str]:
     folder = engine_folder()
     target = folder / f"taylor_engine-{key}.so"
     if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
+        except OSError as exc:
+            return None, f"cannot write the compiled engine to {folder} ({exc}); set FLOWPROOF_ENGINE_DIR"
         os.close(fd)
         command = [_compiler(), "-O2", "-shared", "-fPIC", "-o", partial, str(_SOURCE),
                    *[f"-I{d}" for d in includes], *libs, *[f"-Wl,-rpath,{d}" for d in rpaths], "-lm"]

@@ -809,7 +809,8 @@ def draw_figure(records: Sequence[dict], path: Path, *, L: int = FIT_L, d: int =
     import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), dpi=80)
-    styles = {"heyoka propagate": ("s", "--"), "mpmath.odefun": ("^", ":"),
+    styles = {"ours c integrate": ("o", "-"), "ours mpfr integrate": ("x", ":"),
+              "heyoka propagate": ("s", "--"), "mpmath.odefun": ("^", ":"),
               "schoolbook limit": ("", "-.")}
     all_digits = sorted({r["digits"] for r in records if r["L"] == L})
     colors = dict(zip(all_digits, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4))

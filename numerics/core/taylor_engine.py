@@ -46,7 +46,8 @@ _KINDS = ("var", "const", "lin", "mul", "sqr", "div", "recip", "pow", "sqrt", "e
           "abs", "sign", "sin", "cos", "tanh")
 NODE_INTS = 11
 INFO_INTS = 5
-ST_OK, ST_DOMAIN, ST_ARITH, ST_UNDERFLOW, ST_MAX_STEPS, ST_MONITOR, ST_NONFINITE, ST_MEMORY = range(8)
+#: the status codes of fp_integrate (ST_OK, ST_DOMAIN, ... in taylor_engine.c), by name
+STATUS = ("ok", "domain", "arith", "underflow", "max_steps", "monitor", "nonfinite", "memory")
 
 
 def _mpfr_libraries() -> tuple[list[str], list[str], list[str]]:
@@ -193,18 +194,17 @@ def run(system, y, K, t, te, outs, *, order: int, prec: int, ln_tol: float, safe
         _texts([_text(v) for v in y]), _text(t), _text(te), len(outs), _texts([_text(v) for v in outs]),
         order, prec, ln_tol, safety, max_steps, out, slot, hstats, info)
 
-    def value(j):
-        return _read(out.raw[j * slot:(j + 1) * slot].split(b"\0", 1)[0])
+    raw = out.raw   # one copy of the buffer (each .raw is a new bytes object)
 
-    reached = value(rows * dim)
-    if status == ST_OK:
+    def value(j):
+        return _read(raw[j * slot:(j + 1) * slot].split(b"\0", 1)[0])
+
+    name = STATUS[status]
+    if name == "ok":
         states = [[value(r * dim + s) for s in range(dim)] for r in range(rows)]
-        return "ok", (states, info[3], hstats[0], hstats[1])
-    details = {"node": info[1], "code": info[2], "t": reached, "steps": info[3],
+        return name, (states, info[3], hstats[0], hstats[1])
+    details = {"node": info[1], "code": info[2], "t": value(rows * dim), "steps": info[3],
                "component": info[4], "h": hstats[2]}
-    if status == ST_MONITOR:
+    if name == "monitor":
         details["t_end"] = value(rows * dim + 1)
-    names = {ST_DOMAIN: "domain", ST_ARITH: "arith", ST_UNDERFLOW: "underflow",
-             ST_MAX_STEPS: "max_steps", ST_MONITOR: "monitor", ST_NONFINITE: "nonfinite",
-             ST_MEMORY: "memory"}
-    return names[status], details
+    return name, details

@@ -240,11 +240,15 @@ D_DIV0, D_POW_ZERO, D_POW_NEG, D_SQRT_ZERO, D_SQRT_NEG, D_LOG_ZERO, D_LOG_NEG, D
     D_SIGN_CHANGED = range(len(DOMAIN_MESSAGES))
 
 
+#: what a step's sign monitor can find (the codes M_SIGN, M_ARG, M_VALUE of the C engine)
+M_SIGN, M_ARG, M_VALUE = range(3)
+
+
 def monitor_message(kind: str, code: int) -> str:
-    """What a step's sign monitor found (codes M_SIGN, M_ARG, M_VALUE of the C engine)."""
-    if code == 0:
+    """What a step's sign monitor found, in words."""
+    if code == M_SIGN:
         return "the argument of Abs/sign changes sign (or hits 0)"
-    if code == 1:
+    if code == M_ARG:
         return f"the argument of {kind} reaches 0 or becomes negative"
     return f"the value of {kind} (positive branch) reaches 0 or changes sign: its argument touches 0"
 
@@ -1019,11 +1023,11 @@ def _python_integrate(system, y, K, t, te, outs, *, order, prec, ln_tol, safety,
             for frac in (h / 4, h / 2, 3 * h / 4, h):
                 xv = _horner(xc, frac)
                 if kind in ("abs", "sign"):
-                    bad, code = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0), 0
+                    bad, code = xv == 0 or (xv > 0) != (SIG[node.monitor] > 0), M_SIGN
                 else:
-                    bad, code = not xv > 0, 1
+                    bad, code = not xv > 0, M_ARG
                     if not bad and kind in ("pow", "sqrt") and not _horner(zc, frac) > 0:
-                        bad, code = True, 2
+                        bad, code = True, M_VALUE
                 if bad:
                     raise _step_error(system, "monitor", _mpfr_to_mpf(t), node=node_id,
                                       code=code, t_end=_mpfr_to_mpf(t + h))

@@ -499,13 +499,23 @@ def _open(factor: str, width: float, depth: int) -> list[tuple[int, str]]:
     return [(depth, factor)]
 
 
+def _sides(step: dict) -> tuple[str, str]:
+    """The LaTeX of a step's two sides as the report shows them (the left side's display form
+    when it has one)."""
+    return step.get("lhs_display") or step.get("lhs_latex") or "", step.get("rhs_latex") or ""
+
+
+def _relation(step: dict) -> str:
+    return step.get("relation_latex") or escape_tex(step.get("relation") or "=")
+
+
 def _expression_size(step: dict) -> int:
-    return len(step.get("lhs_display") or step.get("lhs_latex") or "") + len(step.get("rhs_latex") or "")
+    return sum(map(len, _sides(step)))
 
 
 def long_key(step: dict) -> str:
     """A label for a long expression, the same wherever the step is met (text and appendix)."""
-    text = (step.get("lhs_display") or step.get("lhs_latex") or "") + "\0" + (step.get("rhs_latex") or "")
+    text = "\0".join(_sides(step))
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -536,9 +546,8 @@ def step_math(step: dict, source: str = "the JSON results", *, full: bool = Fals
     the report's appendix (``full=True``, see :func:`long_expressions`); in the text a link
     points there (and it is in ``source`` too).
     """
-    lhs = step.get("lhs_display") or step.get("lhs_latex") or ""
-    rhs = step.get("rhs_latex") or ""
-    relation = step.get("relation_latex") or escape_tex(step.get("relation") or "=")
+    lhs, rhs = _sides(step)
+    relation = _relation(step)
     size = _expression_size(step)
     if size > MAX_EXPRESSION_CHARS and not full:
         link = (rf"\emph{{(an expression of {size} characters, typeset in full in "
@@ -586,9 +595,8 @@ APPENDIX_WIDTH = LINE_WIDTH / 2 - 3
 def full_math(step: dict, width: float = APPENDIX_WIDTH) -> str:
     """A step's ``lhs relation rhs`` in full, broken into lines of normal size that fit
     ``width`` (:func:`display_lines`): the appendix form of a long expression."""
-    lhs = tex_unicode(step.get("lhs_display") or step.get("lhs_latex") or "")
-    rhs = tex_unicode(step.get("rhs_latex") or "")
-    relation = step.get("relation_latex") or escape_tex(step.get("relation") or "=")
+    lhs, rhs = map(tex_unicode, _sides(step))
+    relation = _relation(step)
     lines = display_lines(lhs, width)
     depth, last = lines[-1]
     tail = display_lines(f"{relation} {rhs}", width)
@@ -682,9 +690,7 @@ TABLE_MATH_WIDTH = 0.42 * LINE_WIDTH
 
 
 def _row_math_width(step: dict) -> float:
-    lhs = step.get("lhs_display") or step.get("lhs_latex") or ""
-    sides = (_as_row(tex_unicode(lhs)), _as_row(tex_unicode(step.get("rhs_latex") or "")))
-    return sum(visible_width(side) for side in sides) + 2.2
+    return sum(visible_width(_as_row(tex_unicode(side))) for side in _sides(step)) + 2.2
 
 
 def _fits_a_row(step: dict, common: str | None) -> bool:

@@ -89,6 +89,8 @@ def printed(results: dict) -> list:
 #: with numpy 2.4.6 and scipy 1.17.1, the same code: a long GD run amplifies round-off); the
 #: laws' tolerances are 10-100 times wider, so a real change still fails
 REPRODUCIBLE_TO = 1e-2
+#: what a fresh run must reproduce exactly: the law, its setting and its verdict
+_FIXED = ("name", "expected", "tolerance", "falsifier", "holds", "falsified")
 
 
 def disagreements(now: dict, saved: dict) -> list:
@@ -105,10 +107,9 @@ def disagreements(now: dict, saved: dict) -> list:
                        f"{fresh['verdict']} with {len(fresh['laws'])} now")
             continue
         for a, b in zip(fresh["laws"], r["laws"]):
-            fixed = ("name", "expected", "tolerance", "falsifier", "holds", "falsified")
-            if any(a[k] != b[k] for k in fixed):
+            if any(a[k] != b[k] for k in _FIXED):
                 out.append(f"{eid} {b['name']}: the law or its verdict changed")
-            for key, show in (("measured", lambda law: _measured(law)),
+            for key, show in (("measured", _measured),
                               ("falsifier_measured", lambda law: _g(law["falsifier_measured"]))):
                 if show(a) == show(b):
                     continue

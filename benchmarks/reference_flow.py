@@ -207,7 +207,7 @@ def main(argv=None):
     start = time.perf_counter()
     cert = integrate(system, W0, T, dps=dps, certified=True)
     cert_seconds = time.perf_counter() - start
-    python_route, python_best = time_taylor(system, dps, T, args.repeats, engine="python")
+    _, python_best = time_taylor(system, dps, T, args.repeats, engine="python")
     widths = [float(b.rad()) * 2 for b in cert.enclosure[-1]]
     out["certified"] = {
         "seconds": cert_seconds, "steps": cert.steps,

@@ -320,6 +320,11 @@ class _Node:
     need_d: bool = False      # keep the list (j * x_j) for this node
     monitor: Optional[int] = None   # slot in the fixed-sign table (abs/sign)
 
+    @property
+    def gathered(self) -> bool:
+        """A linear combination of enough series to be computed as a row of a linear map."""
+        return self.kind == "lin" and len(self.terms) >= GATHER_MIN_TERMS
+
 
 class TaylorSystem:
     """An autonomous system ``y' = F(y; p)`` compiled to a Taylor program.
@@ -579,9 +584,6 @@ class TaylorSystem:
         gathers: dict = {}    # operand ids -> gather name
         coefficient_rows = []  # prelude lines: the coefficient tuples
 
-        def gathered(n):
-            return len(n.terms) >= GATHER_MIN_TERMS
-
         def coefficient(c):
             return "_ONE" if c is None else ("_MONE" if c == -1 else f"c{nodes[c].index}")
 
@@ -631,7 +633,7 @@ class TaylorSystem:
             o0.append(comment)
             ok.append(comment)
             k = n.kind
-            if k == "lin" and gathered(n):
+            if n.gathered:
                 coefficient_rows.append(f"C{i} = ({', '.join(coefficient(c) for c, _ in n.terms)},)")
                 o0 += gather_lines(n, "0", emitted0)
                 o0.append(f"{z} = [{gathered_expr(n, i, '0')}]")

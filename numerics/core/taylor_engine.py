@@ -139,8 +139,6 @@ def _tape(system):
     cached = getattr(system, "_engine_tape", None)
     if cached is not None:
         return cached
-    from numerics.core.taylor import GATHER_MIN_TERMS
-
     nodes, tape, coefs, operands = system._nodes, [], [], []
     for n in nodes:
         if n.kind in ("lin", "mul", "div") and any(nodes[a].kind == "const" for a in n.args):
@@ -158,7 +156,7 @@ def _tape(system):
             coefs.append(-1 if c is None else (-2 if c == -1 else nodes[c].index))
             operands.append(x)
         row[9] = nodes[n.const0].index if n.const0 is not None else -1
-        row[10] = int(n.kind == "lin" and len(n.terms) >= GATHER_MIN_TERMS)
+        row[10] = int(n.gathered)
         tape += row
     system._engine_tape = (_ints(tape), _ints(coefs), _ints(operands), _ints(system._rhs_nodes))
     return system._engine_tape

@@ -199,3 +199,72 @@ def test_exact_number_transport():
             r = integrate(TaylorSystem([y], [sp.Integer(0)]), [v], 1, dps=50, engine="c")
             p = integrate(TaylorSystem([y], [sp.Integer(0)]), [v], 1, dps=50, engine="python")
             assert r.y == p.y
+
+
+# ----------------------------------------------------------------------------------------
+# the engine's exact dot product: the bits of rounded products summed by mpfr_sum
+
+PRECISIONS = [53, 64, 65, 100, 128, 129, 196, 233, 256]
+
+
+@st.composite
+def dot_terms(draw):
+    """(xs, ys, prec): significands of any length up to prec bits (short odd ones make the
+    rounding of a product a tie), exponents spread by 0 to 5000 bits, signs, zeros, and
+    pairs that cancel exactly."""
+    prec = draw(st.sampled_from(PRECISIONS))
+    spread = draw(st.sampled_from([0, 4, 64, 300, 5000]))
+    n = draw(st.integers(1, 40))
+
+    def number():
+        bits = draw(st.sampled_from([1, 2, 3, prec - 1, prec]))
+        m = draw(st.integers(1, 2 ** bits - 1)) | 1
+        sign = draw(st.sampled_from([1, -1]))
+        zero = draw(st.integers(0, 15)) == 0
+        return 0 if zero else sign * m, draw(st.integers(-spread, spread))
+
+    xs, ys = [number() for _ in range(n)], [number() for _ in range(n)]
+    if n > 1 and draw(st.booleans()):
+        xs[-1], ys[-1] = (-xs[0][0], xs[0][1]), ys[0]          # x_0 y_0 + x_n y_n = 0
+    return xs, ys, prec
+
+
+def _mpfrs(pairs, prec):
+    import gmpy2
+    with gmpy2.context(precision=prec):
+        return [gmpy2.mul_2exp(gmpy2.mpfr(m), e) for m, e in pairs]
+
+
+@settings(max_examples=400, deadline=None)
+@given(terms=dot_terms())
+def test_exact_dot_product_gives_the_bits_of_mpfr(terms):
+    xs, ys, prec = terms
+    mpfr_route, exact_route, _ = taylor_engine.dot_routes(_mpfrs(xs, prec), _mpfrs(ys, prec), prec)
+    assert exact_route == mpfr_route        # value and sign bit (of a zero)
+
+
+@pytest.mark.parametrize("prec", PRECISIONS)
+def test_exact_dot_product_runs_where_it_should(prec):
+    """It takes the terms of a Taylor recurrence (exponents within a few hundred bits) and
+    hands a sum whose exponents spread over thousands of bits, and an all-zero sum, back."""
+    near = [(2 ** prec - 1 - 2 * j, -3 * j) for j in range(30)]
+    far = [(3, 0), (5, -5000)]
+    assert taylor_engine.dot_routes(_mpfrs(near, prec), _mpfrs(near[::-1], prec), prec)[2]
+    assert not taylor_engine.dot_routes(_mpfrs(far, prec), _mpfrs(far, prec), prec)[2]
+    assert not taylor_engine.dot_routes(_mpfrs([(0, 0)], prec), _mpfrs([(1, 0)], prec), prec)[2]
+
+
+@pytest.mark.parametrize("prec", PRECISIONS)
+def test_exact_dot_product_rounds_each_product_as_mpfr_mul(prec):
+    """Seeded full-width significands, one to three terms: every rounding case of a product
+    (below, above and at half an ulp, ties to even) is met many times at each precision."""
+    import random
+    rng = random.Random(prec)
+    for _ in range(300):
+        n = rng.randint(1, 3)
+        xs = [((rng.getrandbits(prec) | 1 | 1 << (prec - 1)) * rng.choice([1, -1]), rng.randint(-9, 9))
+              for _ in range(n)]
+        ys = [(rng.choice([rng.getrandbits(prec) | 1 << (prec - 1), rng.choice([3, 5, 7])]), 0)
+              for _ in range(n)]
+        mpfr_route, exact_route, ran = taylor_engine.dot_routes(_mpfrs(xs, prec), _mpfrs(ys, prec), prec)
+        assert ran and exact_route == mpfr_route

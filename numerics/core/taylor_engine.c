@@ -70,9 +70,148 @@ static void free_series(mpfr_t *s, int len) {
     free(s);
 }
 
+/* The dot product below without MPFR's per-call costs, and with the same bits.
+ *
+ * mpfr_mul rounds each product to the working precision p (to nearest, ties to even) and
+ * mpfr_sum rounds the exact sum of those products once.  Here each product of two n-limb
+ * significands is formed exactly (mpn_mul_n), rounded to p bits by the same rule, and added
+ * exactly into fixed-point accumulators (one for positive terms, one for negative) that
+ * span every term; mpfr_set_z_2exp then rounds their exact difference once.  The engine
+ * spends most of its time in these dot products; done this way the Deep LDA layer flows
+ * integrate 1.2-1.6x faster at 30 digits and about 2x faster at 50 (same bits).  Neither
+ * MPFR nor GMP offers a fused dot product of MPFR numbers, so it is written here.
+ * Returns 0, with res untouched, when a term is not a regular number of precision p (or
+ * zero), when every product is zero (the sign of a zero sum is left to mpfr_sum), or when
+ * the exponents spread wider than ACC_LIMBS limbs; `dot` then takes the MPFR route. */
+#define ACC_LIMBS 48
+#define MAX_LIMBS 8      /* exact_dot takes precisions up to 512 bits */
+
+#if GMP_NUMB_BITS == 64 && defined(__SIZEOF_INT128__)
+/* rp[0 .. 2N) = a * b for N-limb a, b: schoolbook, unrolled for each working size */
+#define MUL_LIMBS(N)                                                                      \
+    static void mul_limbs_##N(mp_limb_t *rp, const mp_limb_t *a, const mp_limb_t *b) {   \
+        _Pragma("GCC unroll 8") for (int i = 0; i < 2 * N; i++) rp[i] = 0;               \
+        _Pragma("GCC unroll 8") for (int i = 0; i < N; i++) {                            \
+            mp_limb_t carry = 0;                                                          \
+            _Pragma("GCC unroll 8") for (int j = 0; j < N; j++) {                        \
+                unsigned __int128 t = (unsigned __int128)a[i] * b[j] + rp[i + j] + carry; \
+                rp[i + j] = (mp_limb_t)t;                                                 \
+                carry = (mp_limb_t)(t >> 64);                                             \
+            }                                                                             \
+            rp[i + N] = carry;                                                            \
+        }                                                                                 \
+    }
+MUL_LIMBS(1)
+MUL_LIMBS(2)
+MUL_LIMBS(3)
+MUL_LIMBS(4)
+MUL_LIMBS(5)
+MUL_LIMBS(6)
+
+static void mul_any(mp_limb_t *rp, const mp_limb_t *a, const mp_limb_t *b, int n) {
+    switch (n) {
+    case 1: mul_limbs_1(rp, a, b); break;
+    case 2: mul_limbs_2(rp, a, b); break;
+    case 3: mul_limbs_3(rp, a, b); break;
+    case 4: mul_limbs_4(rp, a, b); break;
+    case 5: mul_limbs_5(rp, a, b); break;
+    case 6: mul_limbs_6(rp, a, b); break;
+    default: mpn_mul_n(rp, a, b, n);
+    }
+}
+
+/* acc[lo ..] += (v[0 .. len) << sh), 0 <= sh < 64, carrying as far as needed */
+static inline void add_shifted(mp_limb_t *acc, int lo, const mp_limb_t *v, int len, int sh) {
+    mp_limb_t carry = 0, spill = 0;
+    int k = lo;
+    for (int q = 0; q < len; q++, k++) {
+        mp_limb_t part = sh ? (v[q] << sh) | spill : v[q];
+        spill = sh ? v[q] >> (64 - sh) : 0;
+        unsigned __int128 t = (unsigned __int128)acc[k] + part + carry;
+        acc[k] = (mp_limb_t)t;
+        carry = (mp_limb_t)(t >> 64);
+    }
+    unsigned __int128 t = (unsigned __int128)acc[k] + spill + carry;
+    acc[k] = (mp_limb_t)t;
+    carry = (mp_limb_t)(t >> 64);
+    while (carry) carry = ++acc[++k] == 0;
+}
+
+static int exact_dot(mpfr_ptr res, int n, mpfr_t *x, int x0, int xs, mpfr_t *y, int y0,
+                     int ys) {
+    mpfr_prec_t prec = mpfr_get_prec(res);
+    int nl = (int)((prec + 63) >> 6);
+    if (nl > MAX_LIMBS) return 0;
+    mpfr_exp_t emin = 0, emax = 0;
+    int any = 0;
+    for (int j = 0; j < n; j++) {
+        mpfr_srcptr a = x[x0 + j * xs], b = y[y0 + j * ys];
+        if (!mpfr_regular_p(a) || !mpfr_regular_p(b)) {
+            if ((mpfr_zero_p(a) && (mpfr_regular_p(b) || mpfr_zero_p(b))) ||
+                (mpfr_zero_p(b) && mpfr_regular_p(a)))
+                continue;   /* a zero product adds nothing to a sum that is not zero */
+            return 0;
+        }
+        if (mpfr_get_prec(a) != prec || mpfr_get_prec(b) != prec) return 0;
+        mpfr_exp_t e = mpfr_get_exp(a) + mpfr_get_exp(b);
+        if (!any || e < emin) emin = e;
+        if (!any || e > emax) emax = e;
+        any = 1;
+    }
+    if (!any) return 0;
+    /* a product is P 2^(e - 128 nl) with P < 2^(128 nl) (+1 bit from rounding up), placed
+     * at bit e - emin of the accumulators; two spare limbs for carries */
+    if (emax - emin > 64L * (ACC_LIMBS - 2 * nl - 4)) return 0;
+    int W = (int)((unsigned long)(emax - emin + 128L * nl + 1) >> 6) + 3;
+    mp_limb_t pos[ACC_LIMBS], neg[ACC_LIMBS], prod[2 * MAX_LIMBS + 2];
+    memset(pos, 0, sizeof(mp_limb_t) * (size_t)W);
+    memset(neg, 0, sizeof(mp_limb_t) * (size_t)W);
+    for (int j = 0; j < n; j++) {
+        mpfr_srcptr a = x[x0 + j * xs], b = y[y0 + j * ys];
+        if (mpfr_zero_p(a) || mpfr_zero_p(b)) continue;
+        mul_any(prod, (const mp_limb_t *)mpfr_custom_get_significand(a),
+                (const mp_limb_t *)mpfr_custom_get_significand(b), nl);
+        prod[2 * nl] = 0;
+        /* both significands have their top bit set: P has it at bit 128 nl - 1 or - 2 */
+        unsigned long top = 128UL * (unsigned long)nl - 1 - !(prod[2 * nl - 1] >> 63);
+        unsigned long r = top - (unsigned long)prec + 1;   /* the last bit kept; r >= 63 */
+        unsigned long rb = r - 1;
+        int rl = (int)(r >> 6), rs = (int)(r & 63), bl = (int)(rb >> 6), bs = (int)(rb & 63);
+        int round = (int)((prod[bl] >> bs) & 1);
+        int sticky = (prod[bl] & (((mp_limb_t)1 << bs) - 1)) != 0;
+        for (int q = 0; q < bl && !sticky; q++) sticky = prod[q] != 0;
+        int odd = (int)((prod[rl] >> rs) & 1);
+        if (rs) prod[rl] &= ~(((mp_limb_t)1 << rs) - 1);
+        if (round && (sticky || odd))    /* to nearest, ties to even, as mpfr_mul */
+            mpn_add_1(prod + rl, prod + rl, 2 * nl + 1 - rl, (mp_limb_t)1 << rs);
+        /* limbs rl .. 2 nl hold the rounded product: add them at bit (e - emin) + 64 rl */
+        unsigned long at = (unsigned long)(mpfr_get_exp(a) + mpfr_get_exp(b) - emin) + 64UL * (unsigned long)rl;
+        add_shifted(mpfr_signbit(a) != mpfr_signbit(b) ? neg : pos, (int)(at >> 6), prod + rl,
+                    2 * nl + 1 - rl, (int)(at & 63));
+    }
+    int c = mpn_cmp(pos, neg, W);
+    if (c == 0) { mpfr_set_zero(res, 1); return 1; }
+    mp_limb_t *d = c > 0 ? pos : neg;
+    mpn_sub_n(d, d, c > 0 ? neg : pos, W);
+    int size = W;
+    while (size > 0 && d[size - 1] == 0) size--;
+    mpz_t z;
+    mpz_roinit_n(z, d, c > 0 ? size : -size);
+    mpfr_set_z_2exp(res, z, emin - 128L * nl, MPFR_RNDN);
+    return 1;
+}
+#else
+static int exact_dot(mpfr_ptr res, int n, mpfr_t *x, int x0, int xs, mpfr_t *y, int y0,
+                     int ys) {
+    (void)res; (void)n; (void)x; (void)x0; (void)xs; (void)y; (void)y0; (void)ys;
+    return 0;   /* 32-bit limbs or no 128-bit integers: the MPFR route */
+}
+#endif
+
 /* res = sum_{j<n} x[x0 + j*xs] * y[y0 + j*ys]: products rounded, one correctly rounded sum */
 static void dot(prog_t *P, mpfr_ptr res, int n, mpfr_t *x, int x0, int xs, mpfr_t *y, int y0,
                 int ys) {
+    if (n > 0 && exact_dot(res, n, x, x0, xs, y, y0, ys)) return;
     for (int j = 0; j < n; j++) {
         mpfr_mul(P->tmp[j], x[x0 + j * xs], y[y0 + j * ys], MPFR_RNDN);
         P->ptr[j] = P->tmp[j];
@@ -333,6 +472,38 @@ static void write_number(char *out, size_t size, mpfr_srcptr x, mpz_t m) {
 static double log_double(mpfr_srcptr x, mpfr_ptr scratch) {
     mpfr_log(scratch, x, MPFR_RNDN);
     return mpfr_get_d(scratch, MPFR_RNDN);
+}
+
+/* For the tests: sum_j x_j y_j over n pairs at precision prec by the MPFR route and by
+ * exact_dot.  xs, ys: numbers as read_number reads them; out: the MPFR route's result, then
+ * exact_dot's, in two slots of slot_size bytes (exact_dot declined: the MPFR route's again).
+ * Returns bit 0: exact_dot ran; bits 1 and 2: the sign bits of the two results (of a zero). */
+int fp_dot(int prec, int n, const char **xs, const char **ys, char *out, int slot_size) {
+    prog_t prog, *P = &prog;
+    memset(P, 0, sizeof(prog));
+    mpfr_t *x = new_series(n + 1, prec), *y = new_series(n + 1, prec), *r = new_series(2, prec);
+    P->tmp = new_series(n + 1, prec);
+    P->ptr = calloc((size_t)n + 1, sizeof(mpfr_ptr));
+    mpz_t m;
+    mpz_init(m);
+    for (int j = 0; j < n; j++) { read_number(x[j], xs[j]); read_number(y[j], ys[j]); }
+    for (int j = 0; j < n; j++) {
+        mpfr_mul(P->tmp[j], x[j], y[j], MPFR_RNDN);
+        P->ptr[j] = P->tmp[j];
+    }
+    mpfr_sum(r[0], P->ptr, (unsigned long)n, MPFR_RNDN);
+    int ran = n > 0 && exact_dot(r[1], n, x, 0, 1, y, 0, 1);
+    if (!ran) mpfr_set(r[1], r[0], MPFR_RNDN);
+    write_number(out, slot_size, r[0], m);
+    write_number(out + slot_size, slot_size, r[1], m);
+    int flags = ran | (mpfr_signbit(r[0]) ? 2 : 0) | (mpfr_signbit(r[1]) ? 4 : 0);
+    mpz_clear(m);
+    free(P->ptr);
+    free_series(P->tmp, n + 1);
+    free_series(x, n + 1);
+    free_series(y, n + 1);
+    free_series(r, 2);
+    return flags;
 }
 
 /* The integration: see taylor.integrate, whose loop this is.

@@ -117,6 +117,9 @@ def _library() -> tuple[Optional[ctypes.CDLL], str]:
         c_char_pp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, c_char_pp, ctypes.c_int,
         ctypes.c_int, ctypes.c_double, ctypes.c_double, ctypes.c_long, ctypes.c_char_p,
         ctypes.c_int, ctypes.POINTER(ctypes.c_double), c_int_p]
+    lib.fp_dot.restype = ctypes.c_int
+    lib.fp_dot.argtypes = [ctypes.c_int, ctypes.c_int, c_char_pp, c_char_pp, ctypes.c_char_p,
+                           ctypes.c_int]
     return lib, ""
 
 
@@ -171,6 +174,22 @@ def _text(v) -> bytes:
 def _read(text: bytes) -> mpmath.mpf:
     m, e = text.split(b"p")
     return mpmath.mp.make_mpf(mpmath.libmp.from_man_exp(int(m, 16), int(e)))
+
+
+def dot_routes(xs, ys, prec: int):
+    """``Σ x_j·y_j`` (gmpy2 mpfr values) by the engine's two routes at ``prec`` bits:
+    ``(mpfr_route, exact_route, exact_ran)``, each as ``(mpf, sign bit)``; for the tests that
+    the exact dot product gives the bits of rounded products and ``mpfr_sum``."""
+    lib, why = _library()
+    if lib is None:
+        raise RuntimeError(f"the C Taylor engine is not available: {why}")
+    slot = prec // 4 + 40
+    out = ctypes.create_string_buffer(2 * slot)
+    flags = lib.fp_dot(prec, len(xs), _texts([_text(v) for v in xs]), _texts([_text(v) for v in ys]),
+                       out, slot)
+    raw = out.raw
+    values = [_read(raw[j * slot:(j + 1) * slot].split(b"\0", 1)[0]) for j in range(2)]
+    return (values[0], bool(flags & 2)), (values[1], bool(flags & 4)), bool(flags & 1)
 
 
 def run(system, y, K, t, te, outs, *, order: int, prec: int, ln_tol: float, safety: float,

@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 from derivations import deep_lda, objectives as obj
 from derivations.diagonal import layers, product, reduced_field
 from numerics import cli
+from numerics.core.taylor import TaylorSystem, integrate
 from numerics.deep_lda.data import DataError, TwoClassData, gaussian_two_class, orthant_trap_data
 from numerics.deep_lda.evidence import EVIDENCE_CLAIMS, ROW_KEYS, dl_evidence
 from numerics.deep_lda.flows import FlowError, build_flow, mirror_map, monitor_groups
@@ -113,6 +114,24 @@ def test_layer_flow_is_minus_the_gradient_of_the_composed_loss(loss, L, d):
                 assert abs(sp.N(a - b, 50)) < 1e-45
             else:
                 assert a == b
+
+
+@pytest.mark.parametrize("L,d", [(1, 3), (2, 3), (4, 2), (6, 3)])
+def test_layer_program_names_the_products_and_integrates_as_the_flat_field(L, d):
+    """The Taylor program of the layer flow is built from its named parts (prefix and
+    suffix products, ``w`` in the loss's own symbols): on the square loss, whose gradient
+    is linear in ``w``, it has exactly ``4L - 5`` products per coordinate (``L = 1``: none),
+    and it integrates to the solution of the program of the flat field."""
+    flow = build_flow("layer", L, d, "square")
+    products = sum(1 for n in flow.system()._nodes if n.kind in ("mul", "sqr"))
+    assert products == (max(0, 4 * L - 5) * d if L > 1 else 0)
+    flat = TaylorSystem(flow.state, flow.rhs, flow.params)
+    data = gaussian_two_class(d, seed=3)
+    u0 = layer_init(L, d, seed=1)
+    y0, params = flow.initial_state(u0), flow.param_values(data)
+    a = integrate(flow.system(), y0, sp.Rational(1, 4), dps=40, params=params)
+    b = integrate(flat, y0, sp.Rational(1, 4), dps=40, params=params)
+    assert max(abs(x - y) for x, y in zip(a.y[-1], b.y[-1])) < mpmath.mpf(10) ** -36
 
 
 def test_parameters_are_the_substituted_data():

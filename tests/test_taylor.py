@@ -463,3 +463,32 @@ def test_without_cse_a_shared_rhs_gives_the_same_program_and_bits():
     assert a.n_ops == b.n_ops
     ra, rb = (integrate(s, ["1/10"] * 4, 1, dps=30, times=["1/2", 1]) for s in (a, b))
     assert ra.y == rb.y and ra.steps == rb.steps
+
+
+# ----------------------------------------------------------------------------------------
+# structure: the same field with named parts
+
+def test_a_structured_program_has_fewer_operations_and_the_same_solution():
+    u1, u2, w = sp.symbols("u1 u2 w", real=True)
+    flat = [-(u1 * u2) ** 2 * u2, -(u1 * u2) ** 2 * u1]     # sympy expands (u1 u2)^2
+    parts = ([(w, u1 * u2)], [-w ** 2 * u2, -w ** 2 * u1])
+    plain, named = TaylorSystem([u1, u2], flat), TaylorSystem([u1, u2], flat, structure=parts)
+    assert named.rhs == plain.rhs and named.n_ops < plain.n_ops
+    a = integrate(plain, ["1/2", "1/3"], 2, dps=40)
+    b = integrate(named, ["1/2", "1/3"], 2, dps=40)
+    assert max(abs(x - y) for x, y in zip(a.y[-1], b.y[-1])) <= tol(40)
+
+
+@pytest.mark.parametrize("structure, match", [
+    (([], [sp.Symbol("x")]), "1 rhs expressions, the state 2"),
+    (([(sp.Symbol("x"), sp.Integer(1))], [0, 0]), "is not a new Symbol"),
+    (([(sp.Symbol("p"), sp.Symbol("q"))], [0, 0]), r"uses \['q'\] before"),
+    (([], [sp.Symbol("p"), 0]), r"rhs_of_parts\[0\] has undefined symbols"),
+    (([(sp.Symbol("p"), sp.Symbol("x") ** 2)], [-sp.Symbol("p"), sp.Symbol("x")]),
+     r"rhs_of_parts\[1\] with the definitions substituted is not rhs\[1\]"),
+    ("parts", "must be \\(definitions, rhs_of_parts\\)"),
+])
+def test_a_structure_that_is_not_the_flat_field_is_refused(structure, match):
+    x, y = sp.symbols("x y")
+    with pytest.raises((ValueError, TypeError), match=match):
+        TaylorSystem([x, y], [-x ** 2, y], structure=structure)

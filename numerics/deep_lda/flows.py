@@ -144,6 +144,11 @@ class Flow:
         every orthant and every choice of rates of a shape.
     gradient : ``g = ∇f(w)`` as expressions of the state.
     notes : what was assumed in building the flow (for the JSON output).
+    structure : the rhs with its parts named, for the Taylor program
+        (:class:`~numerics.core.taylor.TaylorSystem`'s ``structure``), or None.
+    monitor_parts : ``(w_symbols, {name: expression})``: the monitors written in the loss
+        vector's own symbols (and the state), evaluated at the values of :attr:`w`; the
+        flat :attr:`monitors` are the same with ``w`` substituted.  None: use those.
     """
     kind: str
     depth: int
@@ -159,6 +164,8 @@ class Flow:
     gradient: tuple = ()
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    structure: Optional[tuple] = None
+    monitor_parts: Optional[tuple] = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     # -- numbers ------------------------------------------------------------------------
@@ -191,15 +198,17 @@ class Flow:
             raise FlowError("gradient descent is a map, not a flow: use gd_steps")
         if "system" not in self._cache:
             self._cache["system"] = TaylorSystem(self.state, self.rhs, self.params,
-                                                 name=f"{self.kind}_flow")
+                                                 name=f"{self.kind}_flow",
+                                                 structure=self.structure)
         return self._cache["system"]
 
     def _monitor_function(self, backend: str):
         key = ("monitors", backend)
         if key not in self._cache:
             names = sorted(self.monitors)
-            exprs = [self.monitors[n] for n in names]
-            args = list(self.state) + list(self.params)
+            w_syms, parts = self.monitor_parts or ((), self.monitors)
+            exprs = [parts[n] for n in names]
+            args = list(self.state) + list(w_syms) + list(self.params)
             fn = sp.lambdify(args, exprs, modules=backend, cse=True)
             self._cache[key] = (names, fn)
         return self._cache[key]
@@ -207,14 +216,15 @@ class Flow:
     def evaluate_monitors(self, y, params, *, dps: Optional[int] = None) -> dict:
         """Monitored quantities at the state ``y``: mpf at ``dps`` digits, or float64 if
         ``dps`` is None (then ``y`` and ``params`` are floats)."""
+        w = self.w_values(y, dps=dps) if self.monitor_parts else []
         if dps is None:
             names, fn = self._monitor_function("numpy")
-            vals = fn(*[float(v) for v in y], *[float(v) for v in params])
+            vals = fn(*[float(v) for v in y], *w, *[float(v) for v in params])
             return {n: float(v) for n, v in zip(names, vals)}
         names, fn = self._monitor_function("mpmath")
         with mpmath.workdps(dps):
             args = [mpmath.mpf(v) if isinstance(v, mpmath.mpf) else to_mpf(v) for v in y]
-            args += [to_mpf(v) for v in params]
+            args += w + [to_mpf(v) for v in params]
             vals = fn(*args)
             return {n: +mpmath.mpf(v) for n, v in zip(names, vals)}
 
@@ -452,6 +462,42 @@ def _with_fixed(template: Flow, fixed: dict, **changes) -> Flow:
     return replace(template, fixed=fixed, _cache=template._cache, **changes)
 
 
+def _layer_parts(U, w, g_of_w, eta) -> tuple:
+    """The layer field ``−η_l g_i Π_{k≠l} u_ki`` with its products named, for the Taylor
+    program: prefixes ``P_l = u_1⋯u_l``, suffixes ``S_l = u_l⋯u_L``, the loss vector's own
+    symbols ``w_i = P_L``, and ``Π_{k≠l} u_k = P_{l−1} S_{l+1}``: ``4L − 5`` products per
+    coordinate besides ``g`` (written in ``w``), where the flat field has ``L(L−1)`` and
+    ``g`` expanded in the layers.  Returns ``(definitions, rhs_of_parts)``, layer-major as
+    the state; the factors associate as in ``layer_velocities``, so that substituting the
+    definitions gives the flat field exactly."""
+    L, d = len(U), len(w)
+    definitions, others = [], [[None] * d for _ in range(L)]   # others[l][i] = Π_{k≠l} u_ki
+
+    def named(label, value):
+        sym = sp.Dummy(label, real=True)
+        definitions.append((sym, value))
+        return sym
+
+    for i in range(d):
+        col = [U[l][i] for l in range(L)]
+        pre = [col[0]]                        # pre[l] = u_1 ⋯ u_{l+1}
+        for l in range(1, L - 1):
+            pre.append(named(f"P{l + 1}_{i + 1}", pre[-1] * col[l]))
+        definitions.append((w[i], pre[-1] * col[L - 1] if L > 1 else col[0]))
+        suf = {L - 1: col[L - 1]}             # suf[l] = u_{l+1} ⋯ u_L
+        for l in range(L - 2, 0, -1):
+            suf[l] = named(f"S{l + 1}_{i + 1}", col[l] * suf[l + 1])
+        for l in range(L):
+            if L == 1:
+                others[l][i] = sp.Integer(1)
+            elif l == 0 or l == L - 1:
+                others[l][i] = suf[1] if l == 0 else pre[L - 2]
+            else:
+                others[l][i] = named(f"E{l + 1}_{i + 1}", pre[l - 1] * suf[l + 1])
+    rhs = [-eta[l] * (g_of_w[i] * others[l][i]) for l in range(L) for i in range(d)]
+    return definitions, rhs
+
+
 @lru_cache(maxsize=64)
 def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     U = layers(depth, dim)
@@ -462,17 +508,20 @@ def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     V = layer_velocities(U, g, list(eta))
     state = tuple(x for Ul in U for x in Ul)
     rhs = tuple(v for Vl in V for v in Vl)
-    monitors = _monitors_of_w(w_expr, w, depth, f, J)
+    in_w = _monitors_of_w(w, w, depth, f, J)
     for l in range(depth):
-        monitors[f"norm2_u{l + 1}"] = (U[l].T * U[l])[0]
+        in_w[f"norm2_u{l + 1}"] = (U[l].T * U[l])[0]
     for l in range(1, depth):
         for i in range(dim):
-            monitors[f"gap_u1_u{l + 1}_{i + 1}"] = U[0][i] ** 2 - U[l][i] ** 2
+            in_w[f"gap_u1_u{l + 1}_{i + 1}"] = U[0][i] ** 2 - U[l][i] ** 2
+    to_layers = dict(zip(w, w_expr))
+    monitors = {n: e.xreplace(to_layers) for n, e in in_w.items()}
     params = _data_params(list(rhs) + list(monitors.values()), state)
     notes = ["w = u_1 * ... * u_L; velocities from derivations.diagonal.layer_velocities, "
              "g = grad f from derivations.objectives.gradient"]
     return Flow(kind, depth, dim, loss, state, rhs, params, tuple(w_expr), monitors,
-                gradient=tuple(g), notes=notes)
+                gradient=tuple(g), notes=notes, structure=_layer_parts(U, w, grad, eta),
+                monitor_parts=(tuple(w), in_w))
 
 
 @lru_cache(maxsize=256)
@@ -531,14 +580,17 @@ def _mirror_template(depth: int, dim: int, loss: str, potential_depth: Optional[
     w, f, grad, J = _loss_and_gradient(loss, dim)
     g = grad.xreplace(dict(zip(w, w_of_z)))
     rhs = tuple(-g)
-    monitors = _monitors_of_w(w_of_z, w, depth, f, J)
+    in_w = _monitors_of_w(w, w, depth, f, J)
+    monitors = {n: e.xreplace(dict(zip(w, w_of_z))) for n, e in in_w.items()}
+    structure = (list(zip(w, w_of_z)), list(-grad))
     params = _data_params(list(rhs) + list(monitors.values()), z)
     notes = [f"z = grad Phi(w), Phi'' = 1/(L t^(2-2/L)) from reduced_field (L = {pd}); "
              f"phi'(t) = {sp.sstr(mm.derivative)}; inverse t(zeta) = {sp.sstr(mm.inverse)} "
              f"from sympy.solve, checked: {mm.check}; w_i = sigma_i t(sigma_i z_i)"]
     options = {} if potential_depth is None else {"potential_depth": pd}
     return Flow("mirror", depth, dim, loss, tuple(z), rhs, params, tuple(w_of_z), monitors,
-                gradient=tuple(g), notes=notes, options=options)
+                gradient=tuple(g), notes=notes, options=options, structure=structure,
+                monitor_parts=(tuple(w), in_w))
 
 
 @lru_cache(maxsize=256)

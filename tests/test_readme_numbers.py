@@ -24,6 +24,13 @@ def test_the_main_job_block_is_the_saved_measurement():
     assert blocks.current_block(README, main_job.README_NAME) == main_job.readme_block(main_job.load_records())
 
 
+def test_the_certified_cost_block_is_the_saved_measurement():
+    reference = _benchmark("reference_flow")
+    blocks = _benchmark("readme_blocks")
+    assert blocks.current_block(README, reference.README_NAME) == \
+        reference.readme_block(reference.load_records())
+
+
 def test_the_experiment_laws_block_is_the_saved_results():
     laws = _benchmark("experiment_laws")
     blocks = _benchmark("readme_blocks")

@@ -268,8 +268,8 @@ def escape_mixed(text: object) -> str:
 #: step's ``cse``), and in full in the appendix.
 MAX_EXPRESSION_CHARS = LONG_LATEX
 #: Width budget of one display line, in the units of :func:`visible_width` (about the
-#: width of a digit in display style; the report's 10pt text line of 17 cm holds about 95).
-LINE_WIDTH = 84.0
+#: width of a digit in display style; the report's 10pt text line of 17.8 cm holds about 100).
+LINE_WIDTH = 88.0
 
 _GROUP_COMMANDS = re.compile(r"\\(?:d|t)?frac|\\binom|\\sqrt|\\left|\\right|\\[A-Za-z]+|\\.|[{}^_]| |.", re.S)
 
@@ -399,6 +399,16 @@ def math_lines(latex: str, *, width: float = LINE_WIDTH) -> list[str]:
 
 #: Indentation of one nesting level of :func:`display_lines`, in :func:`visible_width` units.
 INDENT = 3.0
+#: Levels deeper than this are not indented further (the brackets still show the nesting):
+#: deep expressions would otherwise be pushed into a sliver at the right of a column.
+MAX_INDENT_DEPTH = 4
+
+
+def indent_width(depth: int) -> float:
+    """The indentation of a line at nesting ``depth`` (:data:`INDENT` per level, at most
+    :data:`MAX_INDENT_DEPTH` levels), in :func:`visible_width` units."""
+    return INDENT * min(depth, MAX_INDENT_DEPTH)
+
 _BRACKETED = re.compile(r"\\left(\(|\[)(.*)\\right(\)|\])(\^.*)?", re.S)
 _MATRIX = re.compile(r"\\begin\{matrix\}(.*)\\end\{matrix\}", re.S)
 
@@ -412,7 +422,7 @@ def _pack(chunks: Iterable[list[tuple[int, str]]], width: float, joiner: str = "
     for chunk in chunks:
         (depth, first), rest = chunk[0], chunk[1:]
         if out and out[-1][0] == depth and (
-                visible_width(out[-1][1] + joiner + first) + INDENT * depth <= width):
+                visible_width(out[-1][1] + joiner + first) + indent_width(depth) <= width):
             out[-1] = (depth, out[-1][1] + joiner + first)
         else:
             out.append((depth, (lead if out else "") + first))
@@ -434,7 +444,7 @@ def display_lines(latex: str, width: float = LINE_WIDTH, depth: int = 0) -> list
     [(1, '\\Bigl( a'), (1, '+ b'), (1, '+ c \\Bigr)^{2}')]
     """
     latex = latex.strip()
-    if visible_width(latex) + INDENT * depth <= width:
+    if visible_width(latex) + indent_width(depth) <= width:
         return [(depth, latex)]
     terms = _top_level_split(latex, "terms")
     if len(terms) > 1:
@@ -468,14 +478,14 @@ def _wrap(lines: list[tuple[int, str]], opening: str, closing: str) -> list[tupl
 
 def _open(factor: str, width: float, depth: int) -> list[tuple[int, str]]:
     """The lines of one factor of a product (see :func:`display_lines`)."""
-    if visible_width(factor) + INDENT * depth <= width:
+    if visible_width(factor) + indent_width(depth) <= width:
         return [(depth, factor)]
     inner_width = width - 2.0  # room for the brackets
     if factor.startswith((r"\frac{", r"\dfrac{")):
         numerator, end = _group(factor, factor.index("{"))
         denominator, end = _group(factor, end)
         if end == len(factor):
-            if visible_width(denominator) + INDENT * (depth + 1) <= width / 2:
+            if visible_width(denominator) + indent_width(depth + 1) <= width / 2:
                 numerator = (rf"\left({numerator}\right)" if len(_top_level_split(numerator, "terms")) > 1
                              else numerator)
                 return display_lines(rf"\frac{{1}}{{{denominator}}} {numerator}", width, depth)
@@ -585,11 +595,14 @@ def step_math(step: dict, source: str = "the JSON results", *, full: bool = Fals
 
 def indented_lines(lines: Sequence[tuple[int, str]]) -> str:
     r"""``(depth, math)`` lines as ``\fpat`` calls of the template, one per line, indented by depth."""
-    return "\\\\[1pt]\n".join(rf"\fpat{{{depth}}}{{{line}}}" for depth, line in lines)
+    return "\\\\[1pt]\n".join(rf"\fpat{{{min(depth, MAX_INDENT_DEPTH)}}}{{{line}}}" for depth, line in lines)
 
 
-#: The width of a line of the appendix, which is set in two columns.
-APPENDIX_WIDTH = LINE_WIDTH / 2 - 3
+#: The appendix is set in this many columns, in ``\\small`` type (9pt: a unit of
+#: :func:`visible_width` is 0.9 of the text's).
+APPENDIX_COLUMNS = 2
+#: The width of a line of the appendix: a column of small type, less the column gap.
+APPENDIX_WIDTH = LINE_WIDTH / APPENDIX_COLUMNS / 0.9 - 3
 
 
 def full_math(step: dict, width: float = APPENDIX_WIDTH) -> str:
@@ -600,7 +613,7 @@ def full_math(step: dict, width: float = APPENDIX_WIDTH) -> str:
     lines = display_lines(lhs, width)
     depth, last = lines[-1]
     tail = display_lines(f"{relation} {rhs}", width)
-    if len(tail) == 1 and visible_width(f"{last} {tail[0][1]}") + INDENT * depth <= width:
+    if len(tail) == 1 and visible_width(f"{last} {tail[0][1]}") + indent_width(depth) <= width:
         return indented_lines(lines[:-1] + [(depth, f"{last} {tail[0][1]}")])  # "= 0" ends the last line
     return indented_lines(lines + tail)
 
@@ -629,13 +642,7 @@ def step_checks(step: dict, instances: int = 1) -> str:
     """One sentence: what each route said about a step (counterexample included); with
     ``instances > 1``, about each of that many instances (the point counts summed over them)."""
     numeric = step.get("numeric") or {}
-    symbolic = step.get("symbolic")
-    words = SYMBOLIC_WORDS.get(symbolic, escape_tex(symbolic))
-    text = f"Symbolic route: {words}. Numeric route: "
-    text += NUMERIC_WORDS.get(numeric.get("verdict"), escape_tex(numeric.get("verdict")))
-    text += " " + _plural(numeric.get("points", 0), "random point") + (" per instance" if instances > 1 else "")
-    text += f" ({numeric.get('exact_points', 0)} exact, {numeric.get('ball_points', 0)} in ball arithmetic"
-    text += f" over all {instances})" if instances > 1 else ")"
+    text = route_checks(step, instances)
     if numeric.get("counterexample") is not None:
         text += f"; counterexample {point_tex(numeric['counterexample'])}, where the difference is "
         text += value_tex(numeric.get("value"))
@@ -643,6 +650,54 @@ def step_checks(step: dict, instances: int = 1) -> str:
     if numeric.get("note"):
         text += " " + escape_mixed(numeric["note"])
     return text
+
+
+def route_checks(step: dict, instances: int = 1) -> str:
+    """The part of :func:`step_checks` that many steps share: what each route did, without
+    the counterexample and the note (no final period)."""
+    numeric = step.get("numeric") or {}
+    symbolic = step.get("symbolic")
+    words = SYMBOLIC_WORDS.get(symbolic, escape_tex(symbolic))
+    text = f"Symbolic route: {words}. Numeric route: "
+    text += NUMERIC_WORDS.get(numeric.get("verdict"), escape_tex(numeric.get("verdict")))
+    text += " " + _plural(numeric.get("points", 0), "random point") + (" per instance" if instances > 1 else "")
+    text += f" ({numeric.get('exact_points', 0)} exact, {numeric.get('ball_points', 0)} in ball arithmetic"
+    text += f" over all {instances})" if instances > 1 else ")"
+    return text
+
+
+def step_found(step: dict) -> str:
+    """The part of :func:`step_checks` that is the step's own: ``Counterexample …, where the
+    difference is ….`` and the numeric route's note; empty when there is neither."""
+    numeric = step.get("numeric") or {}
+    parts = []
+    if numeric.get("counterexample") is not None:
+        parts.append(f"Counterexample {point_tex(numeric['counterexample'])}, where the difference is "
+                     f"{value_tex(numeric.get('value'))}.")
+    if numeric.get("note"):
+        parts.append(escape_mixed(numeric["note"]))
+    return " ".join(parts)
+
+
+def falsifier_checks(falsifiers: Sequence[dict]) -> dict:
+    """The route sentences of a claim's falsifiers, the shared part said once: ``common`` is
+    the :func:`route_checks` of most conclusions (``None`` unless two share it), ``each`` per
+    falsifier what is left to say: its counterexample (:func:`step_found`) when its routes are
+    the common ones, else its whole :func:`step_checks` sentence.
+
+    >>> refuted = {"symbolic": "skipped", "numeric": {"verdict": "nonzero", "points": 1, "exact_points": 1,
+    ...            "counterexample": {"x": "1/2"}, "value": "3"}}
+    >>> out = falsifier_checks([{"conclusion": refuted}] * 2)
+    >>> out["common"].startswith("Symbolic route: skipped"), out["each"][0]
+    (True, 'Counterexample $x = 1/2$, where the difference is $3$.')
+    """
+    conclusions = [f.get("conclusion") or {} for f in falsifiers]
+    routes = [route_checks(c) for c in conclusions]
+    common = max(set(routes), key=routes.count, default=None)
+    if common is None or routes.count(common) < 2:
+        common = None
+    each = [step_found(c) if route == common else step_checks(c) for c, route in zip(conclusions, routes)]
+    return {"common": common + "." if common else None, "each": each}
 
 
 def common_checks(steps: Sequence[dict]) -> str | None:
@@ -681,7 +736,69 @@ def step_groups(steps: Sequence[dict]) -> list[dict]:
             last["last"] = number
         else:
             groups.append({"first": number, "last": number, "label": step.get("label"), "steps": [step]})
-    return groups
+    return _fold_named_instances(groups)
+
+
+_LABEL_SPLIT = re.compile(r"(?<!\\)\$|: ")
+
+
+def _label_parts(label: str | None) -> tuple[str, str] | None:
+    """A label ``"head: tail"`` split at its first ``": "`` outside ``$…$`` math; ``None`` if it has none."""
+    inside = False
+    for match in _LABEL_SPLIT.finditer(label or ""):
+        if match.group() == "$":
+            inside = not inside
+        elif not inside:
+            return label[:match.start()], label[match.end():]
+    return None
+
+
+def _fold_named_instances(groups: list[dict]) -> list[dict]:
+    r"""Fold runs of single steps that are one identity at several instances named in the label
+    instead of ``instance`` (``"rescaling …: 2-2-1 relu net"``, ``"… relu net"``, …): the same
+    displayed left side (``lhs_display``), relation and reason, and labels that share the part
+    before (or after) their ``": "``.  The folded members are display copies whose ``label`` is
+    the shared part and ``instance`` the rest; the results themselves are not changed.
+
+    >>> step = {"lhs_display": "B", "reason": "r", "lhs_latex": "x"}
+    >>> [(g["first"], g["last"], g["label"]) for g in step_groups(
+    ...     [{**step, "label": "balance: net 1"}, {**step, "label": "balance: net 2"}, {**step, "label": "other"}])]
+    [(1, 2, 'balance'), (3, 3, 'other')]
+    """
+    def key(step: dict):
+        return (step.get("lhs_display"), _relation(step), step.get("reason"))
+
+    def shared(run: list[dict], step: dict) -> int | None:
+        """Which part (0: head, 1: tail) all labels of ``run + [step]`` share, if any."""
+        parts = [_label_parts(s.get("label")) for s in run + [step]]
+        if None in parts:
+            return None
+        for side in (0, 1):
+            if len({p[side] for p in parts}) == 1 and len({p[1 - side] for p in parts}) == len(parts):
+                return side
+        return None
+
+    out: list[dict] = []
+    for group in groups:
+        step = group["steps"][0]
+        last = out[-1] if out else None
+        run = (last.get("originals") or last["steps"]) if last else []
+        foldable = (len(group["steps"]) == 1 and not step.get("instance") and step.get("lhs_display")
+                    and run and (last.get("named") is not None or len(run) == 1 and not run[0].get("instance"))
+                    and key(run[0]) == key(step))
+        if foldable:
+            side = shared(run, step)
+            if side is not None and last.get("named", side) == side:
+                run = run + [step]
+                parts = [_label_parts(s["label"]) for s in run]
+                last.update(last=group["last"], label=parts[0][side], named=side, originals=run,
+                            steps=[{**s, "label": parts[0][side], "instance": p[1 - side]} for s, p in zip(run, parts)])
+                continue
+        out.append(dict(group))
+    for group in out:
+        group.pop("named", None)
+        group.pop("originals", None)
+    return out
 
 
 #: A step whose equation is at most this wide (:func:`visible_width`) can be a row of a
@@ -748,6 +865,18 @@ def family_checks(steps: Sequence[dict]) -> dict:
     merged = {"symbolic": members[0].get("symbolic"), "numeric": numeric}
     return {"text": step_checks(merged, instances=len(members)) if len(members) > 1 else step_checks(members[0]),
             "single": step_checks(members[0]), "others": [step for step in steps if step not in members]}
+
+
+def instance_columns(steps: Sequence[dict]) -> int:
+    """How many ``instance  verdict`` cells a row of a folded family's table holds: as many as
+    the widest instance name allows on the 17.8 cm line in small type (about 0.14 cm a
+    character, 2 cm for the badge and the gap; at least 1, at most 6).
+
+    >>> instance_columns([{"instance": "$L = 1$, $d = 1$"}]), instance_columns([{"instance": "x" * 60}])
+    (4, 1)
+    """
+    widest = max((len(pdf_plain(s.get("instance") or "")) for s in steps), default=0)
+    return max(1, min(6, int(18.3 / (0.14 * widest + 2.0))))
 
 
 def family_verdict(steps: Sequence[dict]) -> str:
@@ -1008,13 +1137,16 @@ def _environment() -> jinja2.Environment:
         groups=step_groups,
         blocks=step_blocks,
         family_verdict=family_verdict,
+        instance_columns=instance_columns,
         family_checks=family_checks,
+        falsifier_checks=falsifier_checks,
         pdfstring=pdf_string,
         coordinates=plot_coordinates,
         figures=_figures_tex,
         verdict_color=lambda v: VERDICT_COLORS.get(v, "fpundecided"),
     )
-    env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS, evidence_columns=EVIDENCE_COLUMNS)
+    env.globals.update(max_expression_chars=MAX_EXPRESSION_CHARS, evidence_columns=EVIDENCE_COLUMNS,
+                       appendix_columns=APPENDIX_COLUMNS)
     return env
 
 

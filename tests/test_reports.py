@@ -149,7 +149,7 @@ def test_titles_step_labels_and_falsifier_labels_keep_their_math():
     assert r"{DL-1} & Growth by $\eta^2 \sum_i g_i^2$ \& 100\% & " in tex  # the summary table
     # steps 1 and 2 are short and share the claim's route sentence: rows of a step table
     assert r"\textbf{1} & $\frac{d}{dt} u_{l,i}^2 = -2 g_i w_i$ \textless{}first\textgreater{}\quad" in tex
-    assert r"; $\dot w = -L\,|w|^{2-2/L} \odot g$, d\_1\hfill" in tex
+    assert r"; $\dot w = -L\,|w|^{2-2/L} \odot g$, d\_1\fpend{" in tex
 
 
 _ASCII_MATH = re.compile(r"\^|\|\||[<>!]=|->|d/d[a-z]|<[a-z]|\b(phi|theta|eta|alpha|tau|sigma|Sigma|delta|sum|grad|"
@@ -429,7 +429,7 @@ def test_the_appendix_breaks_long_expressions_into_lines_of_normal_size():
         + " + ".join(f"b_{{{k}}}" for k in range(40)) + "}"
     lines = build.display_lines(nested, width=build.APPENDIX_WIDTH)
     assert len(lines) > 5
-    assert all(build.visible_width(line) + build.INDENT * depth <= build.APPENDIX_WIDTH for depth, line in lines)
+    assert all(build.visible_width(line) + build.indent_width(depth) <= build.APPENDIX_WIDTH for depth, line in lines)
     text = " ".join(line for _, line in lines)
     assert text.startswith(r"- \Bigl( 2 u_{1}") and r"\Bigr)^{2} \Bigr) \Big/" in text and "b_{39}" in text
     assert text.count(r"\Bigl(") == text.count(r"\Bigr)")

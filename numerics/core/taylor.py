@@ -337,7 +337,16 @@ def _checked_structure(structure, system) -> tuple:
         raise TypeError(f"structure must be (definitions, rhs_of_parts): {exc}") from None
     if len(parts) != system.dim:
         raise ValueError(f"structure has {len(parts)} rhs expressions, the state {system.dim}")
-    known, flat = set(system.state) | set(system.params), {}
+    known, memo = set(system.state) | set(system.params), {}
+
+    def flat(e):
+        """``e`` with the definitions substituted, as ``xreplace`` rebuilds it, each shared
+        subexpression once (the parts share the loss gradient)."""
+        r = memo.get(e)
+        if r is None:
+            r = memo[e] = e.func(*map(flat, e.args)) if e.args else e
+        return r
+
     for sym, e in definitions:
         if not isinstance(sym, sp.Symbol) or sym in known:
             raise ValueError(f"structure: {sym!r} is not a new Symbol")
@@ -345,12 +354,12 @@ def _checked_structure(structure, system) -> tuple:
         if extra:
             raise ValueError(f"structure: the definition of {sym} uses {sorted(map(str, extra))} "
                              "before they are defined")
-        flat[sym] = e.xreplace(flat)
+        memo[sym] = flat(e)
         known.add(sym)
     for i, e in enumerate(parts):
         if free_symbols_of([e]) - known:
             raise ValueError(f"structure: rhs_of_parts[{i}] has undefined symbols")
-        if e.xreplace(flat) != system.rhs[i]:
+        if flat(e) != system.rhs[i]:
             raise ValueError(f"structure: rhs_of_parts[{i}] with the definitions substituted is "
                              f"not rhs[{i}]")
     return definitions, parts

@@ -209,7 +209,8 @@ class Flow:
             w_syms, parts = self.monitor_parts or ((), self.monitors)
             exprs = [parts[n] for n in names]
             args = list(self.state) + list(w_syms) + list(self.params)
-            fn = sp.lambdify(args, exprs, modules=backend, cse=True)
+            # written in w, the monitors are short: sympy's cse would cost more than it saves
+            fn = sp.lambdify(args, exprs, modules=backend, cse=self.monitor_parts is None)
             self._cache[key] = (names, fn)
         return self._cache[key]
 

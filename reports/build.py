@@ -601,8 +601,10 @@ def indented_lines(lines: Sequence[tuple[int, str]]) -> str:
 #: The appendix is set in this many columns, in ``\\small`` type (9pt: a unit of
 #: :func:`visible_width` is 0.9 of the text's).
 APPENDIX_COLUMNS = 2
-#: The width of a line of the appendix: a column of small type, less the column gap.
-APPENDIX_WIDTH = LINE_WIDTH / APPENDIX_COLUMNS / 0.9 - 3
+#: The width of a line of the appendix: a column of small type.  :func:`visible_width` errs
+#: on the wide side (measured: no line of the three reports' appendices is wider than its
+#: column at this width; a wider one would be scaled down by the template).
+APPENDIX_WIDTH = LINE_WIDTH / APPENDIX_COLUMNS / 0.9 + 2
 
 
 def full_math(step: dict, width: float = APPENDIX_WIDTH) -> str:

@@ -204,7 +204,7 @@ def test_exact_number_transport():
 # ----------------------------------------------------------------------------------------
 # the engine's exact dot product: the bits of rounded products summed by mpfr_sum
 
-PRECISIONS = [53, 64, 65, 100, 128, 129, 196, 233, 256]
+PRECISIONS = [53, 64, 65, 100, 128, 129, 196, 233, 256, 400, 512]   # 1 to 8 limbs
 
 
 @st.composite
@@ -252,6 +252,12 @@ def test_exact_dot_product_runs_where_it_should(prec):
     assert taylor_engine.dot_routes(_mpfrs(near, prec), _mpfrs(near[::-1], prec), prec)[2]
     assert not taylor_engine.dot_routes(_mpfrs(far, prec), _mpfrs(far, prec), prec)[2]
     assert not taylor_engine.dot_routes(_mpfrs([(0, 0)], prec), _mpfrs([(1, 0)], prec), prec)[2]
+
+
+def test_beyond_eight_limbs_the_mpfr_route_runs():
+    near = [(2 ** 600 - 1 - 2 * j, -3 * j) for j in range(5)]
+    mpfr_route, exact_route, ran = taylor_engine.dot_routes(_mpfrs(near, 600), _mpfrs(near, 600), 600)
+    assert not ran and exact_route == mpfr_route
 
 
 @pytest.mark.parametrize("prec", PRECISIONS)

@@ -425,13 +425,9 @@ def mirror_map(depth: int) -> MirrorMap:
 # ---------------------------------------------------------------------------------------
 # builders
 
-def _monitors_of_w(w_expr: sp.Matrix, w_sym: sp.Matrix, L: int, f, J) -> dict:
-    sub = dict(zip(w_sym, w_expr))
-    return {
-        "Q": quasi_norm(w_expr, L),
-        "J": J.xreplace(sub),
-        "loss": f.xreplace(sub),
-    }
+def _monitors_in_w(w: sp.Matrix, L: int, f, J) -> dict:
+    """The quasi-norm, the Fisher ratio and the loss, in the loss vector's own symbols."""
+    return {"Q": quasi_norm(w, L), "J": J, "loss": f}
 
 
 def _sign_symbols(dim: int) -> tuple:
@@ -509,7 +505,7 @@ def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     V = layer_velocities(U, g, list(eta))
     state = tuple(x for Ul in U for x in Ul)
     rhs = tuple(v for Vl in V for v in Vl)
-    in_w = _monitors_of_w(w, w, depth, f, J)
+    in_w = _monitors_in_w(w, depth, f, J)
     for l in range(depth):
         in_w[f"norm2_u{l + 1}"] = (U[l].T * U[l])[0]
     for l in range(1, depth):
@@ -554,7 +550,7 @@ def _reduced_template(depth: int, dim: int, loss: str, exponent) -> Flow:
     leftover = [e for e in rhs if e.has(sp.Abs)]
     if leftover:
         raise FlowError(f"could not remove Abs from the reduced field: {leftover[0]}")
-    monitors = _monitors_of_w(w, w, depth, f, J)
+    monitors = _monitors_in_w(w, depth, f, J)
     params = _data_params(list(rhs) + list(monitors.values()), w)
     notes = ["rhs from derivations.diagonal.reduced_field with Abs(w_i) -> sigma_i*w_i on the "
              "starting orthant sigma (the integrator refuses a power base that reaches 0)"]
@@ -581,7 +577,7 @@ def _mirror_template(depth: int, dim: int, loss: str, potential_depth: Optional[
     w, f, grad, J = _loss_and_gradient(loss, dim)
     g = grad.xreplace(dict(zip(w, w_of_z)))
     rhs = tuple(-g)
-    in_w = _monitors_of_w(w, w, depth, f, J)
+    in_w = _monitors_in_w(w, depth, f, J)
     monitors = {n: e.xreplace(dict(zip(w, w_of_z))) for n, e in in_w.items()}
     structure = (list(zip(w, w_of_z)), list(-grad))
     params = _data_params(list(rhs) + list(monitors.values()), z)

@@ -472,5 +472,7 @@ def test_evidence_columns_name_what_they_hold():
     results = [{**fake_results()[1], "id": "LAW-1", "group": "LAW"}]
     tex = render_tex(REPORTS["conservation"], results, name="conservation", experiments=counts)
     assert r"Model; flow; dimension $D$ & Laws found & Certified upper bound & Bound \\" in tex
-    assert r"diagonal net $L = 3$, $d = 2$\newline{\color{fpmuted}mirror flow ($\cosh$); D = 6}" in tex
+    # the quantity has its column; its precision, horizon and note share one muted line below the row
+    assert r"diagonal net $L = 3$, $d = 2$ & 4 laws found & " in tex
+    assert r"{\footnotesize\color{fpmuted}mirror flow ($\cosh$); D = 6\enspace---\enspace LAW-1}" in tex
     assert counts[0]["evidence"][0]["quantity"] == "diagonal net L=3, d=2"  # the JSON keeps the plain name

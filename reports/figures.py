@@ -78,7 +78,8 @@ def figure_tex(fig: dict) -> str:
 
 def figures_tex(figs: list[dict]) -> str:
     """An experiment's figures as floats: plots two per row (each half the width, with its own
-    caption), images (which need the width) one per float.
+    caption; a plot left without a partner has its caption beside it), images (which need the
+    width) one per float.
 
     >>> plot = {"caption": "A.", "kind": "linear", "xlabel": "", "ylabel": "", "series": []}
     >>> figures_tex([plot, plot, plot]).count("begin{figure}")
@@ -90,8 +91,11 @@ def figures_tex(figs: list[dict]) -> str:
             pending.append(fig)
             if len(pending) < 2:
                 continue
-        if len(pending) == 1:
-            out.append(figure_tex(pending[0]))
+        if len(pending) == 1:  # a plot without a partner: half the width, its caption beside it
+            out.append(f"\\begin{{figure}}[htbp]\n\\begin{{minipage}}[c]{{0.49\\linewidth}}\n\\centering\n"
+                       f"{_plot_tex(pending[0], half=True)}\\end{{minipage}}\\hfill\n"
+                       f"\\begin{{minipage}}[c]{{0.49\\linewidth}}\n\\caption{{{escape_mixed(pending[0]['caption'])}}}\n"
+                       f"\\end{{minipage}}\n\\end{{figure}}\n")
         elif pending:
             halves = "\\hfill\n".join(
                 f"\\begin{{minipage}}[t]{{0.49\\linewidth}}\n\\centering\n{_plot_tex(f, half=True)}"

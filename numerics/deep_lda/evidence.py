@@ -95,7 +95,7 @@ class _CertifiedRun:
         width = bound_text([b - b.mid() for b in res.enclosure[-1]])
         x = "u" if self.flow.kind == "layer" else "w"
         return _row(rf"$|h({x}(T)) - h({x}(0))| \le \varepsilon$, proven; {quantity}",
-                    f"{res.dps} digits, certified ({res.steps} steps)", f"T = {self.T}",
+                    f"{res.dps} digits, certified ({res.steps} steps)", f"$T = {self.T}$",
                     bound_text(self.changes(self.monitors(claim))),
                     f"planted wrong law {planted_label}, proven to change by at least",
                     bound_text(self.changes(planted), "lower"),
@@ -120,7 +120,7 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
     T = sp.Rational(1, 2) if quick else sp.Integer(1)
     T_trap_hp = sp.Integer(5) if quick else sp.Integer(10)
     T_long = 50 if quick else 100
-    hz = f"T = {T}"
+    hz = f"$T = {T}$"
 
     def say(msg):
         if progress is not None:
@@ -161,7 +161,7 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
         return res.max_drift(monitor_groups(res.monitor_values)[claim])
 
     out: dict = {c: [] for c in EVIDENCE_CLAIMS}
-    setting = "L = 3, d = 3, Fisher loss"
+    setting = "$L = 3$, $d = 3$, Fisher loss"
 
     # DL-2: balance gaps, any loss, any init; falsifier: unequal layer rates
     out["DL-2"].append(_row(
@@ -202,7 +202,7 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
                                 short(grp(A, "DL-5")), fals, short(grp(res, "DL-5")), q_note))
     out["DL-5"].append(_row(r"$\max_t |Q(w(t)) - Q(w(0))|$", prec, hz,
                             short(grp(B, "DL-5")), None, None,
-                            "L = 4, d = 3, balanced init (another depth)"))
+                            "$L = 4$, $d = 3$, balanced init (another depth)"))
 
     # proven rows (certified integrator): DL-2 and DL-3 on the layer flow from an unbalanced
     # init, DL-5 on the reduced flow (DL-4: the balanced dynamics)
@@ -229,12 +229,12 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
         r"$\max_{t,i} |w_i^{\mathrm{layers}}(t) - w_i(z(t))|$, $\dot z = -\nabla f$", prec, hz,
         short(_w_distance(B, B_mir, dps)), "depth-3 potential on the depth-4 flow",
         short(_w_distance(B, B_bad, dps)),
-        r"L = 4: $\Phi = -\frac{L}{2(L-2)}\sum|w_i|^{2/L}$; inverse mirror map from sympy.solve"))
+        r"$L = 4$: $\Phi = -\frac{L}{2(L-2)}\sum|w_i|^{2/L}$; inverse mirror map from sympy.solve"))
     out["DL-6"].append(_row(
         r"$\max_{t,i} |w_i^{\mathrm{layers}}(t) - w_i(z(t))|$", prec, hz,
         short(_w_distance(C, C_mir, dps)), "depth-3 potential on the depth-2 flow",
         short(_w_distance(C, C_bad, dps)),
-        r"L = 2 (entropy form): $|w_i| = e^{2\sigma_i z_i}$"))
+        r"$L = 2$ (entropy form): $|w_i| = e^{2\sigma_i z_i}$"))
 
     # DL-7: orthant invariance on the trap data (mixed-sign optimum)
     trap = orthant_trap_data(3, seed=3)
@@ -245,14 +245,14 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
                  T_trap_hp, trap, outputs=21)
     out["DL-7"].append(_row(
         r"$\min_{t,i} \sigma_i w_i(t)$, $\sigma = \mathrm{sign}\, w(0)$ (must stay $> 0$)", prec,
-        f"T = {T_trap_hp}", short(_min_signed_w(D7)), "L = 1 (plain gradient flow)",
+        f"$T = {T_trap_hp}$", short(_min_signed_w(D7)), "$L = 1$ (plain gradient flow)",
         short(_min_signed_w(D7_L1)),
-        r"L = 3 from $u_l(0) = \frac12\mathbf{1}$ on data with a mixed-sign optimum; negative = a sign change"))
+        r"$L = 3$ from $u_l(0) = \frac12\mathbf{1}$ on data with a mixed-sign optimum; negative = a sign change"))
     out["DL-7"].append(_row(
-        r"$\min_{t,i} \sigma_i w_i(t)$", prec, f"T = {T_trap_hp}", short(_min_signed_w(D7)),
-        "L = 2, unbalanced init", short(_min_signed_w(D7_unb)),
-        "beyond the paper: with a conserved gap c = u_1^2 - u_2^2 != 0 the layer that shrinks crosses 0, "
-        "so the orthant trap needs balance"))
+        r"$\min_{t,i} \sigma_i w_i(t)$", prec, f"$T = {T_trap_hp}$", short(_min_signed_w(D7)),
+        "$L = 2$, unbalanced init", short(_min_signed_w(D7_unb)),
+        r"beyond the paper: with a conserved gap $c = u_1^2 - u_2^2 \neq 0$ the layer that shrinks "
+        "crosses 0, so the orthant trap needs balance"))
 
     # DL-8: gradient descent, exact
     steps = 1 if quick else 2
@@ -264,15 +264,15 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
     say(f"gradient descent: 50 steps at {dps} digits, {gd_mp.seconds + gd_mp_sq.seconds:.2f} s")
     out["DL-8"].append(_row(
         r"$\max_k |Q_{k+1} - Q_k - \eta^2\sum_i g_i^2|w_i|^{2-2/L}|$", "exact (rational)",
-        f"{steps} steps, eta = 1/10", short(gd.max_residual), "square loss",
+        rf"{steps} steps, $\eta = 1/10$", short(gd.max_residual), "square loss",
         short(gd_sq.max_residual),
         f"{setting}; balance gaps after every step: {short(gd.max_balance)} (exact); "
-        f"Q grows by {short(gd.Q[-1] - gd.Q[0], 3)}"))
+        f"$Q$ grows by {short(gd.Q[-1] - gd.Q[0], 3)}"))
     out["DL-8"].append(_row(
-        r"$\max_k |Q_{k+1} - Q_k - \eta^2\sum_i g_i^2|w_i|^{2-2/L}|$", prec, "50 steps, eta = 1/10",
+        r"$\max_k |Q_{k+1} - Q_k - \eta^2\sum_i g_i^2|w_i|^{2-2/L}|$", prec, r"50 steps, $\eta = 1/10$",
         short(gd_mp.max_residual), "square loss", short(gd_mp_sq.max_residual),
-        f"Q non-decreasing at every step: {'yes' if all(b >= a for a, b in zip(gd_mp.Q, gd_mp.Q[1:])) else 'NO'}; "
-        f"Q_50 - Q_0 = {short(gd_mp.Q[-1] - gd_mp.Q[0], 3)}"))
+        f"$Q$ non-decreasing at every step: {'yes' if all(b >= a for a, b in zip(gd_mp.Q, gd_mp.Q[1:])) else 'NO'}; "
+        f"$Q_{{50}} - Q_0 = {short(gd_mp.Q[-1] - gd_mp.Q[0], 3)}$"))
 
     # DL-10: the orthant trap, float64, long horizon
     J_star = float(trap.optimum())
@@ -288,10 +288,10 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
     J_trap = E_trap.monitor_values["J"][-1]
     J_opt = E_opt.monitor_values["J"][-1]
     out["DL-10"].append(_row(
-        r"$J^\ast - J(w(T))$, start in the optimum's orthant", "float64", f"T = {T_long}",
+        r"$J^\ast - J(w(T))$, start in the optimum's orthant", "float64", f"$T = {T_long}$",
         short(abs(J_star - J_opt)), r"start $u_l(0) = \frac12\mathbf{1}$ (the optimum has mixed signs)",
         short(J_star - J_trap),
-        f"L = 3, d = 3; J* = {J_star:.4f}, trapped at J = {J_trap:.4f} (best in the closed "
+        f"$L = 3$, $d = 3$; $J^\\ast = {J_star:.4f}$, trapped at $J = {J_trap:.4f}$ (best in the closed "
         f"positive orthant); optimum signs {list(opt_signs)}"))
     # where on the ray: Q(c w*) = Q(w(0)) fixes |c|
     w_star = [float(v) for v in trap.fisher_direction()]
@@ -302,10 +302,10 @@ def dl_evidence(quick: bool = False, *, progress: Optional[Callable[[str], None]
         c = (Q0 / Qs) ** 1.5
         ends.append(max(abs(a - c * b) for a, b in zip(res.w[-1], w_star)))
     out["DL-10"].append(_row(
-        r"$\max_i |w_i(T) - c\,w^\ast_i|$ with $Q(c\,w^\ast) = Q(w(0))$", "float64", f"T = {T_long}",
+        r"$\max_i |w_i(T) - c\,w^\ast_i|$ with $Q(c\,w^\ast) = Q(w(0))$", "float64", f"$T = {T_long}$",
         short(ends[0]), "unbalanced init (Q not conserved)", short(ends[1]),
         r"the conserved Q only picks the point on the optimal ray $w^\ast = \Sigma_w^{-1}\delta$"))
-    out["DL-5"].append(_row(r"$\max_t |Q(w(t)) - Q(w(0))|$", "float64", f"T = {T_long}",
+    out["DL-5"].append(_row(r"$\max_t |Q(w(t)) - Q(w(0))|$", "float64", f"$T = {T_long}$",
                             short(max(E_trap.drift("Q"), E_opt.drift("Q"))), "unbalanced init",
                             short(E_opt_unb.drift("Q")),
                             "long horizon, scipy DOP853 (rtol 1e-13); trap data, L = 3"))

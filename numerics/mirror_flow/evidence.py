@@ -56,13 +56,21 @@ THETA0_2LAYER = (F(1, 2), F(1, 3), F(-1, 4), F(-2, 3), F(3, 4), F(-1, 2))
 THETA0_DEEP = (F(1, 2), F(-1, 3), F(1, 4), F(2, 3), F(3, 4), F(-1, 2), F(1, 5), F(6, 5),
                F(-1, 2), F(1, 3))
 
-#: (label, catalogue name, parameters) of the potentials checked for MF-2 / MF-3
+#: (label, catalogue name, parameters) of the potentials checked for MF-2 / MF-3; the labels
+#: are text with LaTeX math, as the report sets them
 MF2_POTENTIALS = (
-    ("hyperbolic entropy (alpha=1/2)", "hyperbolic entropy", {"alpha": F(1, 2)}),
-    ("cosh", "cosh", {}),
-    ("x^2/2 + x^4/4", "quadratic+quartic", {}),
-    ("|x|^3/3", "p-power", {"p": 3}),
+    (r"hyperbolic entropy ($\alpha = 1/2$)", "hyperbolic entropy", {"alpha": F(1, 2)}),
+    (r"$\cosh$", "cosh", {}),
+    (r"$x^2/2 + x^4/4$", "quadratic+quartic", {}),
+    (r"$|x|^3/3$", "p-power", {"p": 3}),
 )
+
+#: the activations of MF-2 / MF-3 as the rows name them
+_ACTIVATION_NAMES = {"squared_relu": "squared ReLU", "linear": "linear"}
+
+#: the per-unit balance of MF-2 with the scale s of the net (text with LaTeX math)
+_BALANCE = r"per-unit balance $\sum_{{\mathrm{{in}}}} G - {s} \sum_{{\mathrm{{out}}}} G$"
+_EUCLIDEAN = r"Euclidean balance ($G = x^2/2$)"
 
 #: precision of the proven MF-2 row (its horizon is that of the observed rows)
 CERTIFIED_DPS = 30
@@ -126,18 +134,17 @@ def _conservation_rows(pr: MirrorProblem, th0, what: str, *, dps: int, t_end, ro
         route_note = ""
         if "dual" in results:
             dd = max(abs(a - b) for a, b in zip(results["dual"].theta[-1], r.theta[-1]))
-            route_note = f"; primal and dual (z = phi'(theta)) routes agree to {_f(dd, 2)}"
+            route_note = rf"; primal and dual ($z = \varphi'(\theta)$) routes agree to {_f(dd, 2)}"
     prec = f"dps {dps} (Taylor order {r.taylor.order}, {r.taylor.steps} steps)"
-    hz = f"t in [0, {t_end}], {pr.loss} loss"
+    hz = rf"$t \in [0, {t_end}]$, {pr.loss} loss"
     net = pr.model
     lost = max(0, dps - round(-math.log10(max(float(drift), 1e-300))))
-    row2 = _row(f"per-unit balance sum_in G - {net.s} sum_out G, {what}", prec, hz, _f(drift),
-                "Euclidean balance (G = x^2/2)", _f(fdrift),
+    row2 = _row(f"{_BALANCE.format(s=net.s)}, {what}", prec, hz, _f(drift), _EUCLIDEAN, _f(fdrift),
                 f"max over {len(net.units)} units and {len(times)} output times{route_note}; "
-                f"k = {lost} digits lost")
-    row3 = _row(f"sum_j G(theta_j) - int L sum_i(-l'(q_i)) q_i dt (L={net.L}), {what}", prec, hz,
-                _f(e3), "1/2 |theta|^2 in place of sum G", _f(f3),
-                "E(t) integrated as an extra state of the same Taylor system")
+                f"$k = {lost}$ digits lost")
+    row3 = _row(rf"$\sum_j G(\theta_j) - \int L \sum_i (-\ell'(q_i))\, q_i \,dt$ ($L = {net.L}$), "
+                f"{what}", prec, hz, _f(e3), r"$\frac12 |\theta|^2$ in place of $\sum G$", _f(f3),
+                "$E(t)$ integrated as an extra state of the same Taylor system")
     return row2, row3
 
 
@@ -148,16 +155,17 @@ def _mf2_mf3(quick: bool, dps: int = 30, t_end=1):
         for label, name, params in MF2_POTENTIALS:
             pr = MirrorProblem(net, data, catalogue_potential(name, **params))
             routes = ("primal",) if quick else ("primal", "dual")
-            cases.append((f"2-layer {act} (s={net.s}), {label}", pr, th0, routes))
+            cases.append((f"2-layer {_ACTIVATION_NAMES[act]} ($s = {net.s}$), {label}", pr, th0,
+                          routes))
     if not quick:
         net, data, th0 = mf2_setup("squared_relu")
         pr = MirrorProblem(net, data, catalogue_potential("hyperbolic entropy", alpha=F(1, 2)),
                            loss="logistic")
-        cases.append(("2-layer squared_relu (s=2), hyperbolic entropy (alpha=1/2)", pr, th0,
-                      ("primal",)))
+        cases.append((f"2-layer squared ReLU ($s = {net.s}$), {MF2_POTENTIALS[0][0]}",
+                      pr, th0, ("primal",)))
         deep = Network((2, 2, 2, 1), "linear")
         pr = MirrorProblem(deep, separable_data(5, 2, seed=4), catalogue_potential("cosh"))
-        cases.append(("3-layer linear net, widths (2, 2, 2, 1), cosh", pr, list(THETA0_DEEP),
+        cases.append((r"3-layer linear net, widths $(2, 2, 2, 1)$, $\cosh$", pr, list(THETA0_DEEP),
                       ("primal",)))
     rows2, rows3 = [], []
     for what, pr, th0, routes in cases:
@@ -179,14 +187,14 @@ def _mf2_proven(pr: MirrorProblem, th0, what: str, t_end) -> dict:
     euclid = proven_changes(res, pr.balances(pr.theta_syms, G=lambda t: t * t / 2), y0)
     width = bound_text([b - b.mid() for b in res.enclosure[-1]])
     net = pr.model
-    return _row(f"|h(theta(T)) - h(theta(0))| <= eps, proven; h = per-unit balance sum_in G - "
-                f"{net.s} sum_out G, {what}", f"dps {CERTIFIED_DPS}, certified ({res.steps} steps)",
-                f"t in [0, {t_end}], {pr.loss} loss", bound_text(proven_changes(res, laws, y0)),
-                "Euclidean balance (G = x^2/2) on the same enclosure, proven to change by at least",
+    return _row(rf"$|h(\theta(T)) - h(\theta(0))| \le \varepsilon$, proven; $h$ = "
+                f"{_BALANCE.format(s=net.s)}, {what}", f"dps {CERTIFIED_DPS}, certified ({res.steps} steps)",
+                rf"$t \in [0, {t_end}]$, {pr.loss} loss", bound_text(proven_changes(res, laws, y0)),
+                f"{_EUCLIDEAN} on the same enclosure, proven to change by at least",
                 bound_text(euclid, "lower"),
-                f"numerics.core.certified (arb balls, Lohner QR) encloses theta(T) in balls of "
-                f"radius <= {width}; eps bounds |h(enclosure) - h(theta(0))| over the "
-                f"{len(net.units)} units")
+                rf"numerics.core.certified (arb balls, Lohner QR) encloses $\theta(T)$ in balls of "
+                rf"radius $\le$ {width}; $\varepsilon$ bounds $|h(\mathrm{{enclosure}}) - h(\theta(0))|$ "
+                f"over the {len(net.units)} units")
 
 
 # ----------------------------------------------------------------------------------------

@@ -356,9 +356,11 @@ def _checked_structure(structure, system) -> tuple:
                              "before they are defined")
         memo[sym] = flat(e)
         known.add(sym)
+    if free_symbols_of(parts) - known:   # one walk of the shared DAG; the loop names the culprit
+        for i, e in enumerate(parts):
+            if free_symbols_of([e]) - known:
+                raise ValueError(f"structure: rhs_of_parts[{i}] has undefined symbols")
     for i, e in enumerate(parts):
-        if free_symbols_of([e]) - known:
-            raise ValueError(f"structure: rhs_of_parts[{i}] has undefined symbols")
         if flat(e) != system.rhs[i]:
             raise ValueError(f"structure: rhs_of_parts[{i}] with the definitions substituted is "
                              f"not rhs[{i}]")

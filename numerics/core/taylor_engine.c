@@ -74,7 +74,7 @@ static void free_series(mpfr_t *s, int len) {
  *
  * mpfr_mul rounds each product to the working precision p (to nearest, ties to even) and
  * mpfr_sum rounds the exact sum of those products once.  Here each product of two n-limb
- * significands is formed exactly (mpn_mul_n), rounded to p bits by the same rule, and added
+ * significands is formed exactly (mul_any), rounded to p bits by the same rule, and added
  * exactly into fixed-point accumulators (one for positive terms, one for negative) that
  * span every term; mpfr_set_z_2exp then rounds their exact difference once.  The engine
  * spends most of its time in these dot products; done this way the Deep LDA layer flows

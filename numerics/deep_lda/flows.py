@@ -500,7 +500,8 @@ def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     U = layers(depth, dim)
     w_expr = product(U)
     w, f, grad, J = _loss_and_gradient(loss, dim)
-    g = grad.xreplace(dict(zip(w, w_expr)))
+    to_layers = dict(zip(w, w_expr))
+    g = grad.xreplace(to_layers)
     eta = _rate_symbols(depth)
     V = layer_velocities(U, g, list(eta))
     state = tuple(x for Ul in U for x in Ul)
@@ -511,7 +512,6 @@ def _layer_template(depth: int, dim: int, loss: str, kind: str) -> Flow:
     for l in range(1, depth):
         for i in range(dim):
             in_w[f"gap_u1_u{l + 1}_{i + 1}"] = U[0][i] ** 2 - U[l][i] ** 2
-    to_layers = dict(zip(w, w_expr))
     monitors = {n: e.xreplace(to_layers) for n, e in in_w.items()}
     params = _data_params(list(rhs) + list(monitors.values()), state)
     notes = ["w = u_1 * ... * u_L; velocities from derivations.diagonal.layer_velocities, "
@@ -575,10 +575,11 @@ def _mirror_template(depth: int, dim: int, loss: str, potential_depth: Optional[
     z = sp.Matrix(sp.symbols(f"z1:{dim + 1}", real=True))
     w_of_z = sp.Matrix([s * mm.inverse.xreplace({mm.zeta: s * zi}) for zi, s in zip(z, sigma)])
     w, f, grad, J = _loss_and_gradient(loss, dim)
-    g = grad.xreplace(dict(zip(w, w_of_z)))
+    to_z = dict(zip(w, w_of_z))
+    g = grad.xreplace(to_z)
     rhs = tuple(-g)
     in_w = _monitors_in_w(w, depth, f, J)
-    monitors = {n: e.xreplace(dict(zip(w, w_of_z))) for n, e in in_w.items()}
+    monitors = {n: e.xreplace(to_z) for n, e in in_w.items()}
     structure = (list(zip(w, w_of_z)), list(-grad))
     params = _data_params(list(rhs) + list(monitors.values()), z)
     notes = [f"z = grad Phi(w), Phi'' = 1/(L t^(2-2/L)) from reduced_field (L = {pd}); "

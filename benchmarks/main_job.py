@@ -39,10 +39,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import readme_blocks  # noqa: E402
 
 
-def load_records(path: Path = RESULTS) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
 def readme_block(records: list[dict]) -> str:
     """The README block (markers included) from the last full-evidence record."""
     r = [rec for rec in records if rec["evidence"] == "full"][-1]
@@ -75,7 +71,7 @@ def main(argv=None) -> int:
     if args.report_only:
         if args.readme is None:
             parser.error("--report-only needs --readme")
-        readme_blocks.update_block(args.readme, README_NAME, readme_block(load_records()))
+        readme_blocks.update_block(args.readme, README_NAME, readme_block(readme_blocks.load_records(RESULTS)))
         return 0
     py = sys.executable
     rows, tex = {}, {}
@@ -100,7 +96,7 @@ def main(argv=None) -> int:
         with open(RESULTS, "a") as f:
             f.write(json.dumps(record) + "\n")
     if args.readme is not None:
-        readme_blocks.update_block(args.readme, README_NAME, readme_block(load_records()))
+        readme_blocks.update_block(args.readme, README_NAME, readme_block(readme_blocks.load_records(RESULTS)))
     return 0 if same else 1
 
 

@@ -8,11 +8,12 @@ README quotes no hand-typed measurement.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from derivations.atomic import write_atomic
 
-__all__ = ["markers", "replace_block", "current_block", "update_block"]
+__all__ = ["markers", "replace_block", "current_block", "update_block", "load_records"]
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -45,3 +46,8 @@ def update_block(readme: Path, name: str, block: str) -> None:
     """Rewrite the marked part of the file ``readme`` (atomically)."""
     readme = Path(readme)
     write_atomic(readme, replace_block(readme.read_text(), name, block))
+
+
+def load_records(path: Path) -> list[dict]:
+    """The records of a benchmark's results file: one JSON object per non-empty line."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

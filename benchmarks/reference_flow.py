@@ -132,10 +132,6 @@ def run_heyoka(system, T, prec_bits):
     return results
 
 
-def load_records(path: Path = RESULTS) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
 def readme_block(records: list[dict]) -> str:
     """The README sentence on the certified run's cost (markers included), from the last
     saved record."""
@@ -178,7 +174,7 @@ def main(argv=None):
     if args.report_only:
         if args.readme is None:
             ap.error("--report-only needs --readme")
-        readme_blocks.update_block(args.readme, README_NAME, readme_block(load_records()))
+        readme_blocks.update_block(args.readme, README_NAME, readme_block(readme_blocks.load_records(RESULTS)))
         return 0
 
     t_build = time.perf_counter()
@@ -285,7 +281,7 @@ def main(argv=None):
         with open(RESULTS, "a") as f:
             f.write(json.dumps({"date": time.strftime("%Y-%m-%d"), **out}) + "\n")
     if args.readme is not None:
-        readme_blocks.update_block(args.readme, README_NAME, readme_block(load_records()))
+        readme_blocks.update_block(args.readme, README_NAME, readme_block(readme_blocks.load_records(RESULTS)))
 
     if args.json:
         print(json.dumps(out, indent=2))

@@ -619,12 +619,6 @@ def run_grid(cells: Sequence[tuple], *, T: str, seed: int, routes: Sequence[str]
 # ----------------------------------------------------------------------------------------
 # results file, table, growth exponents, figure, README
 
-def load_records(path: Path) -> list:
-    """The JSON lines of a results file."""
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def latest_records(records: Sequence[dict]) -> list:
     """The last record of each (T, seed, L, d, digits), sorted by that key."""
     latest = {}
@@ -798,7 +792,7 @@ def readme_current_block(text: str) -> str:
 
 def update_readme(readme: Path, results: Path) -> None:
     """Rewrite the README table from the results file (atomically)."""
-    readme_blocks.update_block(readme, README_NAME, readme_block(load_records(results)))
+    readme_blocks.update_block(readme, README_NAME, readme_block(readme_blocks.load_records(results)))
 
 
 def draw_figure(records: Sequence[dict], path: Path, *, L: int = FIT_L, d: int = FIT_D) -> None:
@@ -974,7 +968,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.report_only:
         if not args.results.exists():
             parser.error(f"argument --results: {args.results} does not exist")
-        records = latest_records(load_records(args.results))
+        records = latest_records(readme_blocks.load_records(args.results))
     else:
         def emit(record: dict) -> None:
             """Each record as soon as its cell is done: printed (--json), appended (--save)."""

@@ -21,14 +21,14 @@ def _benchmark(name):
 def test_the_main_job_block_is_the_saved_measurement():
     main_job = _benchmark("main_job")
     blocks = _benchmark("readme_blocks")
-    assert blocks.current_block(README, main_job.README_NAME) == main_job.readme_block(main_job.load_records())
+    assert blocks.current_block(README, main_job.README_NAME) == main_job.readme_block(blocks.load_records(main_job.RESULTS))
 
 
 def test_the_certified_cost_block_is_the_saved_measurement():
     reference = _benchmark("reference_flow")
     blocks = _benchmark("readme_blocks")
     assert blocks.current_block(README, reference.README_NAME) == \
-        reference.readme_block(reference.load_records())
+        reference.readme_block(blocks.load_records(reference.RESULTS))
 
 
 def test_the_experiment_laws_block_is_the_saved_results():

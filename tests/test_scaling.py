@@ -132,7 +132,7 @@ def test_readme_table_round_trip(tiny_cell, tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n\n") and text.endswith("\n\nrest\n")
     block = scaling.readme_current_block(text)
-    assert block == scaling.readme_block(scaling.load_records(results))
+    assert block == scaling.readme_block(scaling.readme_blocks.load_records(results))
     assert "| 3 | 3 | 50 | mpfr |" in block and "| 3 | 10 | 50 | mpfr |" in block and " 99 " not in block
     scaling.update_readme(readme, results)
     assert readme.read_text() == text   # idempotent
@@ -142,7 +142,7 @@ def test_readme_table_round_trip(tiny_cell, tmp_path):
 
 def test_readme_table_is_generated_from_the_committed_results():
     text = (ROOT / "README.md").read_text()
-    assert scaling.readme_current_block(text) == scaling.readme_block(scaling.load_records(scaling.RESULTS))
+    assert scaling.readme_current_block(text) == scaling.readme_block(scaling.readme_blocks.load_records(scaling.RESULTS))
 
 
 @pytest.mark.parametrize("argv, message", [
